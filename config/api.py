@@ -1,0 +1,45 @@
+"""The JSON API at /api/v1/ (OpenAPI document at /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+
+from gerbang.accounts.api import router as accounts_router
+from gerbang.core.api import router as core_router
+from gerbang.organisation.api import router as organisation_router
+from gerbang.tariffs.api import router as tariffs_router
+
+api = NinjaAPI(
+    title="Gerbang API",
+    version="1",
+    description="Immigration services online: passports, visas and stay permits.",
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    if hasattr(exc, "error_dict"):
+        detail = [{"loc": ["body", field], "msg": " ".join(msgs)} for field, msgs in exc.message_dict.items()]
+    else:
+        detail = [{"loc": ["body"], "msg": " ".join(exc.messages)}]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(request, {"detail": "Authentication required."}, status=401)
+
+
+api.add_router("/", core_router)
+api.add_router("/", tariffs_router)
+api.add_router("/", organisation_router)
+api.add_router("/", accounts_router)

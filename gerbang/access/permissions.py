@@ -1,0 +1,137 @@
+"""The one place that decides "may this person do this to this record".
+
+Every view and API endpoint asks here. Permissions are granted to roles
+(``PERMISSIONS``); roles are granted to staff over an office, a division's
+subtree or the whole directorate (``RoleGrant``). Lookups of records the caller
+may not see raise ``Http404`` exactly as for records that do not exist.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from gerbang.accounts.models import GrantStatus, Role, RoleGrant, Scope
+from gerbang.organisation.models import Division, Office
+
+if TYPE_CHECKING:
+    from gerbang.accounts.models import User
+
+
+class Perm(StrEnum):
+    VIEW_STAFF = "organisation.view_staff"
+    MANAGE_COUNTERS = "organisation.manage_counters"
+    EDIT_OFFICE = "organisation.edit_office"
+    MANAGE_ACCOUNTS = "accounts.manage_accounts"
+    REQUEST_GRANT = "accounts.request_grant"
+    APPROVE_GRANT = "accounts.approve_grant"
+    MANAGE_TARIFFS = "tariffs.manage"
+    VIEW_AUDIT = "audit.view"
+    # Personal data of applicants. System administrators are deliberately
+    # absent: they manage accounts and settings, never applications.
+    VIEW_APPLICANT_DATA = "applications.view_personal_data"
+
+
+PERMISSIONS: dict[Perm, frozenset[Role]] = {
+    Perm.VIEW_STAFF: frozenset(
+        {Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR, Role.SYSTEM_ADMIN}
+    ),
+    Perm.MANAGE_COUNTERS: frozenset({Role.OFFICE_HEAD}),
+    Perm.EDIT_OFFICE: frozenset({Role.SYSTEM_ADMIN}),
+    Perm.MANAGE_ACCOUNTS: frozenset({Role.SYSTEM_ADMIN}),
+    Perm.REQUEST_GRANT: frozenset({Role.SYSTEM_ADMIN}),
+    Perm.APPROVE_GRANT: frozenset({Role.SYSTEM_ADMIN}),
+    Perm.MANAGE_TARIFFS: frozenset({Role.SYSTEM_ADMIN}),
+    Perm.VIEW_AUDIT: frozenset({Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}),
+    Perm.VIEW_APPLICANT_DATA: frozenset(
+        {
+            Role.FRONT_DESK,
+            Role.DOCUMENT_VERIFIER,
+            Role.INTERVIEWER,
+            Role.ADJUDICATOR,
+            Role.ISSUING_OFFICER,
+            Role.OFFICE_HEAD,
+            Role.REGIONAL_SUPERVISOR,
+            Role.DIRECTORATE_AUDITOR,
+        }
+    ),
+}
+
+Unit = Office | Division | None
+
+
+def is_verified_staff(user: Any) -> bool:
+    """Signed in, a staff account, active, and past the second factor."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.kind != "staff":
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified and is_verified())
+
+
+def active_grants(user: User) -> list[RoleGrant]:
+    """The user's active grants, cached on the user object for one request."""
+    cached: list[RoleGrant] | None = getattr(user, "_gerbang_grants", None)
+    if cached is None:
+        cached = list(RoleGrant.objects.filter(user=user, status=GrantStatus.ACTIVE).select_related("office"))
+        user._gerbang_grants = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _covers(grant: RoleGrant, unit: Unit) -> bool:
+    if grant.scope == Scope.DIRECTORATE:
+        return True
+    if isinstance(unit, Office):
+        if grant.scope == Scope.DIVISION:
+            return grant.division_id == unit.division_id
+        return grant.office_id == unit.pk
+    if isinstance(unit, Division):
+        return grant.scope == Scope.DIVISION and grant.division_id == unit.pk
+    return False
+
+
+def may(user: Any, perm: Perm, unit: Unit = None) -> bool:
+    """May ``user`` exercise ``perm`` over ``unit`` (an office, a division, or the whole country)?"""
+    if not is_verified_staff(user):
+        return False
+    roles = PERMISSIONS[perm]
+    return any(g.role in roles and _covers(g, unit) for g in active_grants(user))
+
+
+def may_anywhere(user: Any, perm: Perm) -> bool:
+    if not is_verified_staff(user):
+        return False
+    roles = PERMISSIONS[perm]
+    return any(g.role in roles for g in active_grants(user))
+
+
+def offices_for(user: Any, perm: Perm) -> QuerySet[Office]:
+    """Offices over which ``user`` holds ``perm``."""
+    if not is_verified_staff(user):
+        return Office.objects.none()
+    roles = PERMISSIONS[perm]
+    grants = [g for g in active_grants(user) if g.role in roles]
+    if any(g.scope == Scope.DIRECTORATE for g in grants):
+        return Office.objects.all()
+    cond = Q(pk__in=[g.office_id for g in grants if g.scope == Scope.OFFICE]) | Q(
+        division_id__in=[g.division_id for g in grants if g.scope == Scope.DIVISION]
+    )
+    return Office.objects.filter(cond)
+
+
+def office_or_404(user: Any, perm: Perm, code: str) -> Office:
+    """The office with ``code`` if ``user`` holds ``perm`` over it; otherwise 404, as if it did not exist."""
+    office = offices_for(user, perm).filter(code=code).select_related("division").first()
+    if office is None:
+        raise Http404
+    return office
+
+
+def require(user: Any, perm: Perm, unit: Unit = None) -> None:
+    """For actions: refuse (as not found) unless ``user`` may exercise ``perm`` over ``unit``."""
+    if not may(user, perm, unit):
+        raise Http404

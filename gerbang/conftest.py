@@ -1,0 +1,146 @@
+"""Test-data builders shared by every app's tests. Tests talk to Gerbang over HTTP with these."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from gerbang.accounts.models import GrantStatus, Role, RoleGrant, Scope, User
+from gerbang.organisation.models import Directorate, Division, Office, ServiceUnit
+
+PASSWORD = "Kata-Sandi-Uji-2026!"
+_seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings: Any, tmp_path: Any) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def build_division(province_code: str = "31", province: str = "DKI Jakarta") -> Division:
+    directorate, _ = Directorate.objects.get_or_create(code="DITJENIM", defaults={"name": "Direktorat Jenderal"})
+    division, _ = Division.objects.get_or_create(
+        province_code=province_code,
+        defaults={"directorate": directorate, "province": province, "name": f"Kantor Wilayah {province}"},
+    )
+    return division
+
+
+def build_office(name: str | None = None, *, province_code: str = "31", timezone_name: str = "Asia/Jakarta") -> Office:
+    n = next(_seq)
+    division = build_division(province_code, f"Provinsi {province_code}")
+    office = Office.objects.create(
+        division=division,
+        code=f"kanim-test-{n}",
+        name=name or f"Kantor Imigrasi Uji {n}",
+        office_class="I TPI",
+        city=f"Kota {n}",
+        timezone=timezone_name,
+    )
+    ServiceUnit.objects.create(office=office, name=office.name)
+    return office
+
+
+def build_user(*, kind: str = "applicant", office: Office | None = None, verified: bool = True, **extra: Any) -> User:
+    n = next(_seq)
+    return User.objects.create_user(
+        email=extra.pop("email", f"orang{n}@example.test"),
+        password=PASSWORD,
+        full_name=extra.pop("full_name", f"Orang Uji {n}"),
+        kind=kind,
+        home_office=office,
+        email_verified_at=timezone.now() if verified else None,
+        **extra,
+    )
+
+
+def _bystanders() -> tuple[User, User]:
+    a = User.objects.filter(email="pemohon-grant@example.test").first() or build_user(
+        kind="staff", email="pemohon-grant@example.test"
+    )
+    b = User.objects.filter(email="penyetuju-grant@example.test").first() or build_user(
+        kind="staff", email="penyetuju-grant@example.test"
+    )
+    return a, b
+
+
+def grant(user: User, role: Role, *, office: Office | None = None, division: Division | None = None) -> RoleGrant:
+    """An active grant, as if requested and approved by two other people."""
+    requester, approver = _bystanders()
+    scope = Scope.OFFICE if office else Scope.DIVISION if division else Scope.DIRECTORATE
+    return RoleGrant.objects.create(
+        user=user,
+        role=role,
+        scope=scope,
+        office=office,
+        division=division,
+        reason="test",
+        requested_by=requester,
+        status=GrantStatus.ACTIVE,
+        decided_by=approver,
+        decided_at=timezone.now(),
+    )
+
+
+def build_staff(
+    role: Role | None = None,
+    *,
+    office: Office | None = None,
+    division: Division | None = None,
+    home: Office | None = None,
+) -> User:
+    user = build_user(kind="staff", office=home or office)
+    TOTPDevice.objects.create(user=user, name=f"T-{user.pk}", key="3132333435363738393031323334353637383930")
+    if role is not None:
+        grant(user, role, office=office, division=division)
+    return user
+
+
+def totp_code(device: TOTPDevice, offset: int = 0) -> str:
+    """The code a hardware token shows now (offset in 30-second steps)."""
+    return (
+        f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=offset):0{device.digits}d}"
+    )
+
+
+def staff_client(user: User) -> Client:
+    """A client signed in as ``user`` and past the second factor (the sign-in itself is tested over HTTP)."""
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user).first()
+    assert device is not None
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def office() -> Office:
+    return build_office()
+
+
+@pytest.fixture
+def make_staff() -> Callable[..., User]:
+    return build_staff
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only tests need row locks; on SQLite they are deselected by CI and skipped with a reason here."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); CI runs it there")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from gerbang.accounts.demo import seed_demo_people
+from gerbang.organisation.actions import load_offices
+from gerbang.tariffs.actions import load_tariffs
+
+
+class Command(BaseCommand):
+    help = "Load offices and tariffs from data/ and create the demo people (idempotent; never in production)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo refuses to run with GERBANG_ENV=production")
+        data = Path(settings.BASE_DIR) / "data"
+        offices = load_offices(data / "immigration_offices.csv")
+        tariffs = load_tariffs(data / "tariffs.csv")
+        people = seed_demo_people()
+        self.stdout.write(
+            f"seed_demo: offices {offices.created} created / {offices.unchanged} unchanged; "
+            f"{tariffs} tariff versions added; {len(people)} demo accounts created"
+        )

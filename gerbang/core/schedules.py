@@ -1,0 +1,19 @@
+"""The periodic tasks. Installed by migration core.0002 (and re-applied by it when this list changes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# (name, task function, django-q schedule type, minutes for type "I")
+SCHEDULES: list[tuple[str, str, str, int | None]] = [
+    ("heartbeat", "gerbang.core.tasks.heartbeat", "I", 1),
+    ("clear-expired-sessions", "gerbang.core.tasks.clear_expired_sessions", "D", None),
+]
+
+
+def ensure_schedules(schedule_model: Any) -> None:
+    """Create or update each schedule; takes the model so that migrations can pass their historical one."""
+    for name, func, kind, minutes in SCHEDULES:
+        schedule_model.objects.update_or_create(
+            name=name, defaults={"func": func, "schedule_type": kind, "minutes": minutes, "repeats": -1}
+        )
