@@ -46,6 +46,10 @@ else:
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
     DEBUG = os.environ.get("DEBUG", "1") == "1"
 
+# The address applicants see; used in links sent by e-mail.
+GERBANG_PUBLIC_URL = (
+    _required("GERBANG_PUBLIC_URL") if PRODUCTION else os.environ.get("GERBANG_PUBLIC_URL", "http://localhost:8000")
+)
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [

@@ -31,7 +31,7 @@ def read_verification_token(token: str) -> tuple[int, str] | None:
 
 
 def send_verification_email(user: User) -> None:
-    base = getattr(settings, "GERBANG_PUBLIC_URL", "http://localhost:8000")
+    base = settings.GERBANG_PUBLIC_URL
     link = base.rstrip("/") + reverse("accounts:verify_email", args=[make_verification_token(user)])
     with translation.override(user.preferred_language):
         subject = translation.gettext("Confirm your e-mail address for Gerbang")

@@ -27,6 +27,7 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         EMAIL_HOST="smtp.gerbang.example",
         WEBAUTHN_ALLOWED_ORIGINS="https://gerbang.example",
         WEBAUTHN_RP_ID="gerbang.example",
+        GERBANG_PUBLIC_URL="https://gerbang.example",
     )
     env.update(overrides)
     return env
@@ -57,7 +58,9 @@ def test_production_passes_the_deployment_checklist(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "WEBAUTHN_ALLOWED_ORIGINS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "WEBAUTHN_ALLOWED_ORIGINS", "GERBANG_PUBLIC_URL"]
+)
 def test_production_refuses_to_start_without_its_secrets(tmp_path: Path, missing: str) -> None:
     env = _production_env(tmp_path)
     env.pop(missing)
