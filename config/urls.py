@@ -2,7 +2,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from config.api import api
-from gerbang.accounts import security_keys, staff_views
+from gerbang.accounts import password_reset, security_keys, staff_views
 from gerbang.accounts import views as account_views
 from gerbang.organisation import views as organisation_views
 from gerbang.public import views as public_views
@@ -23,6 +23,14 @@ account_patterns = (
         path("verifikasi/<str:token>/", account_views.verify_email, name="verify_email"),
         path("masuk/", account_views.sign_in, name="login"),
         path("keluar/", account_views.sign_out, name="logout"),
+        path("lupa-sandi/", password_reset.RequestReset.as_view(), name="password_reset"),
+        path("lupa-sandi/terkirim/", password_reset.ResetSent.as_view(), name="password_reset_done"),
+        path(
+            "atur-ulang-sandi/<uidb64>/<token>/",
+            password_reset.SetNewPassword.as_view(),
+            name="password_reset_confirm",
+        ),
+        path("atur-ulang-sandi/selesai/", password_reset.ResetComplete.as_view(), name="password_reset_complete"),
         path("", account_views.home, name="home"),
         path("staf/masuk/", account_views.staff_sign_in, name="staff_login"),
         path("staf/verifikasi/", account_views.staff_verify, name="staff_verify"),

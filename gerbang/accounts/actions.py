@@ -281,3 +281,13 @@ def bootstrap_system_admins(first: User, second: User, *, installer: User) -> li
             record("accounts.bootstrap_admin", actor=installer, obj=grant, details={"user": grantee.pk})
             grants.append(grant)
     return grants
+
+
+def reset_password(user: User, *, new_password: str) -> User:
+    """An applicant sets a new password through the e-mailed reset link (the link proves the address)."""
+    validate_password(new_password, user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        record("accounts.password_reset", actor=user, obj=user)
+    return user
