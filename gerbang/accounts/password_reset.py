@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
+from django.http import HttpResponse
 from django.urls import reverse_lazy
 
 from . import actions
@@ -36,6 +38,11 @@ class RequestReset(auth_views.PasswordResetView):
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        # Links point at the configured public address, like the verification e-mail, not at the Host header.
+        self.extra_email_context = {"base_url": settings.GERBANG_PUBLIC_URL.rstrip("/")}
+        return super().form_valid(form)
 
 
 class ResetSent(auth_views.PasswordResetDoneView):
