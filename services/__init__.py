@@ -1,0 +1,1 @@
+"""Standalone services that run beside Gerbang but do not import it."""

@@ -1,0 +1,1 @@
+"""A transparency-log witness for Gerbang's audit log (see README.md)."""

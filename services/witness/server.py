@@ -1,0 +1,174 @@
+"""The witness as a process: command line, background poller and HTTP API.
+
+GET  /v1/cosigned  latest cosigned note (text/plain), 404 when none yet
+GET  /v1/status    JSON: name, public key, log origin, last cosigned head, refusals
+POST /v1/poll      poll Gerbang now; JSON {"outcome", "size", "reason"}
+GET  /healthz      "ok"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+from tlog import note
+
+from .witness import HttpGerbang, Store, Witness, load_or_create_signer, log, log_key_loader
+
+
+class WitnessServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows its witness."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], witness: Witness) -> None:
+        super().__init__(address, WitnessHandler)
+        self.witness = witness
+
+
+class WitnessHandler(BaseHTTPRequestHandler):
+    server: WitnessServer
+    server_version = "gerbang-witness/1"
+
+    def _routes(self) -> dict[str, dict[str, Callable[[], None]]]:
+        return {
+            "/v1/cosigned": {"GET": self._cosigned},
+            "/v1/status": {"GET": self._status},
+            "/v1/poll": {"POST": self._poll},
+            "/healthz": {"GET": self._health},
+        }
+
+    def _dispatch(self, method: str) -> None:
+        methods = self._routes().get(urlsplit(self.path).path)
+        if methods is None:
+            self._send(HTTPStatus.NOT_FOUND, "not found\n")
+        elif method not in methods:
+            self._send(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n", allow=", ".join(methods))
+        else:
+            methods[method]()
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _cosigned(self) -> None:
+        latest = self.server.witness.store.latest()
+        if latest is None:
+            self._send(HTTPStatus.NOT_FOUND, "nothing cosigned yet\n")
+        else:
+            self._send(HTTPStatus.OK, latest.note)
+
+    def _status(self) -> None:
+        self._send_json(self.server.witness.status())
+
+    def _poll(self) -> None:
+        self._send_json(self.server.witness.poll().as_json())
+
+    def _health(self) -> None:
+        self._send(HTTPStatus.OK, "ok\n")
+
+    def _send_json(self, data: Any) -> None:
+        self._send(HTTPStatus.OK, json.dumps(data, indent=2) + "\n", "application/json")
+
+    def _send(self, status: HTTPStatus, text: str, content_type: str = "text/plain", allow: str = "") -> None:
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        if allow:
+            self.send_header("Allow", allow)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+def _poll_forever(witness: Witness, interval: float, stop: threading.Event) -> None:
+    """Poll every ``interval`` seconds until ``stop`` is set (``POST /v1/poll`` polls at once)."""
+    while not stop.wait(interval):
+        witness.poll()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="python -m services.witness",
+        description="Witness for Gerbang's audit log: cosigns heads only when the log grows consistently.",
+    )
+    parser.add_argument("--gerbang", default=env("WITNESS_GERBANG_URL", "http://127.0.0.1:8000"), help="Gerbang URL")
+    parser.add_argument(
+        "--log-key",
+        type=Path,
+        default=Path(env("WITNESS_LOG_KEY", "var/keys/audit-log.vkey")),
+        help="Gerbang's log verifier key file",
+    )
+    parser.add_argument("--data", type=Path, default=Path(env("WITNESS_DATA_DIR", "var/witness")), help="data folder")
+    parser.add_argument("--host", default=env("WITNESS_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("WITNESS_PORT", "8001")))
+    parser.add_argument("--name", default=env("WITNESS_NAME", "witness.localhost"), help="the witness key's name")
+    parser.add_argument(
+        "--interval", type=float, default=float(env("WITNESS_INTERVAL", "10")), help="seconds between polls"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s witness %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        signer = load_or_create_signer(args.data, args.name)
+        store = Store(args.data / "witness.sqlite3")
+        witness = Witness(signer, store, HttpGerbang(args.gerbang), log_key_loader(args.log_key))
+        server = WitnessServer((args.host, args.port), witness)
+    except (OSError, sqlite3.Error, note.NoteError) as exc:
+        print(f"witness: cannot start: {exc}", file=sys.stderr)
+        return 2
+    host, port = server.server_address[:2]
+    print(f"witness {signer.name} listening on http://{host!s}:{port}/ watching {args.gerbang}", flush=True)
+    print(f"witness public key: {signer.verifier().to_text()} (in {args.data / 'witness.vkey'})", flush=True)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threads = [
+        threading.Thread(target=server.serve_forever, name="http", daemon=True),
+        threading.Thread(target=_poll_forever, args=(witness, args.interval, stop), name="poller", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    stop.wait()
+    log.info("stopping")
+    server.shutdown()
+    server.server_close()
+    for thread in threads:
+        thread.join(timeout=15)
+    return 0

@@ -1,0 +1,76 @@
+"""Test support: a real in-memory transparency log, and small HTTP helpers.
+
+:class:`MemoryLog` signs genuine C2SP notes with a key generated for the test and serves
+genuine RFC 6962 consistency proofs computed by :mod:`tlog.rfc6962`, so the
+witness's decisions are checked against real cryptography. It offers the two
+methods the witness asks of Gerbang (``witness.Gerbang``).
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+from tlog import note, rfc6962
+
+T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+class MemoryLog:
+    def __init__(self, name: str = "gerbang.test/audit-log") -> None:
+        self.signer = note.Signer.generate(name)
+        self.leaves: list[bytes] = []
+        self.note: str | None = None
+        self.proofs_asked: list[tuple[int, int]] = []
+        self.corrupt_proofs = False
+
+    @property
+    def verifier(self) -> note.Verifier:
+        return self.signer.verifier()
+
+    def append(self, count: int) -> None:
+        start = len(self.leaves)
+        self.leaves += [rfc6962.leaf_hash(f"event {i}".encode()) for i in range(start, start + count)]
+
+    def head(self, minutes: int = 0, size: int | None = None) -> note.Checkpoint:
+        """The checkpoint of the first ``size`` leaves (all by default), at ``T0 + minutes``."""
+        size = len(self.leaves) if size is None else size
+        root = rfc6962.root_from_leaves(self.leaves[:size])
+        return note.Checkpoint(self.signer.name, size, root, T0 + timedelta(minutes=minutes))
+
+    def sign(self, minutes: int = 0, size: int | None = None) -> str:
+        """Sign and publish a head; returns the note."""
+        self.note = self.signer.sign_checkpoint(self.head(minutes, size))
+        return self.note
+
+    # The interface the witness polls.
+    def checkpoint_note(self) -> str | None:
+        return self.note
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        self.proofs_asked.append((first, second))
+        proof = rfc6962.consistency_proof(first, second, rfc6962.memory_mth(self.leaves))
+        if self.corrupt_proofs and proof:
+            proof[-1] = bytes([proof[-1][0] ^ 1]) + proof[-1][1:]
+        return proof
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(url: str, method: str = "GET", timeout: float = 30) -> tuple[int, str, str]:
+    """``(status, content type, body)`` of an HTTP request; raises OSError when nobody answers."""
+    if not url.startswith("http://127.0.0.1:"):
+        raise ValueError(f"tests only call local servers, not {url}")
+    request = urllib.request.Request(url, method=method, data=b"" if method != "GET" else None)  # noqa: S310 (checked)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (checked above)
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read().decode()
