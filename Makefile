@@ -23,12 +23,12 @@ PYTEST_ARGS ?=
 help:
 	@echo "make install    system packages, .venv, Python packages, translations"
 	@echo "make migrate    install, then apply database migrations"
-	@echo "make run        migrate, seed demo data, start web + worker (Ctrl-C stops)"
+	@echo "make run        migrate, seed demo data, start web, worker, sealer and witness (Ctrl-C stops)"
 	@echo "make lint       ruff check and ruff format --check"
 	@echo "make typecheck  mypy"
 	@echo "make test       install, lint, typecheck, pytest \$$(PYTEST_ARGS)"
 	@echo "make format     ruff check --fix and ruff format"
-	@echo "make clean      delete the SQLite database in var/"
+	@echo "make clean      delete the SQLite database, its checkpoints and the witness state in var/"
 
 # --- Set-up ---------------------------------------------------------------
 
@@ -86,5 +86,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The witness's memory and the checkpoints describe the log in that database:
+# they go with it (a witness that remembered the old log would rightly refuse the new one).
 clean:
 	rm -f var/*.sqlite3*
+	rm -rf var/witness var/checkpoints

@@ -8,7 +8,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
 from gerbang.accounts.api import router as accounts_router
+from gerbang.audit.api import router as audit_router
 from gerbang.core.api import router as core_router
+from gerbang.core.errors import FieldError
 from gerbang.organisation.api import router as organisation_router
 from gerbang.tariffs.api import router as tariffs_router
 
@@ -29,6 +31,13 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     return api.create_response(request, {"detail": detail}, status=422)
 
 
+@api.exception_handler(FieldError)
+def field_error(request: HttpRequest, exc: FieldError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": [{"loc": [exc.location, exc.field], "msg": exc.message}]}, status=422
+    )
+
+
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "Not found."}, status=404)
@@ -43,3 +52,4 @@ api.add_router("/", core_router)
 api.add_router("/", tariffs_router)
 api.add_router("/", organisation_router)
 api.add_router("/", accounts_router)
+api.add_router("/", audit_router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -262,6 +263,23 @@ Q_CLUSTER = {
 # Worker heartbeat: the health endpoint reports the worker as down when the
 # periodic heartbeat task has not run for this long.
 WORKER_HEARTBEAT_MAX_AGE = timedelta(minutes=3)
+
+# --- Audit log (docs/audit-log.md) -------------------------------------------
+# The log's name in its signed tree heads; the key file holds its Ed25519
+# signing key (``manage.py audit_keygen`` creates one; in production it comes
+# from the secret store). The witness belongs to another party: its address
+# and its public (verifier) key, as text or as a file holding the text.
+AUDIT_LOG_ORIGIN = os.environ.get("GERBANG_AUDIT_ORIGIN", urlsplit(GERBANG_PUBLIC_URL).netloc + "/audit-log")
+AUDIT_LOG_KEY_FILE = Path(os.environ.get("GERBANG_AUDIT_KEY_FILE", VAR_DIR / "keys" / "audit-log.key"))
+AUDIT_CHECKPOINT_DIR = Path(os.environ.get("GERBANG_CHECKPOINT_DIR", VAR_DIR / "checkpoints"))
+AUDIT_WITNESS_URL = os.environ.get("GERBANG_WITNESS_URL", "http://127.0.0.1:8001")
+AUDIT_WITNESS_KEY = os.environ.get("GERBANG_WITNESS_KEY", str(VAR_DIR / "witness" / "witness.vkey"))
+# The sealer process wakes this often (seconds); health turns "degraded" when
+# the oldest unsealed event is older than AUDIT_SEALING_LAG_MAX seconds.
+AUDIT_SEAL_INTERVAL = float(os.environ.get("GERBANG_SEAL_INTERVAL", "1"))
+AUDIT_SEALING_LAG_MAX = float(os.environ.get("GERBANG_SEALING_LAG_MAX", "5"))
+# /metrics (Prometheus) answers only these client addresses.
+METRICS_ALLOWED_IPS = [a.strip() for a in os.environ.get("GERBANG_METRICS_ALLOWED_IPS", "127.0.0.1,::1").split(",")]
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.views.i18n import set_language
 from config.api import api
 from gerbang.accounts import password_reset, security_keys, staff_views
 from gerbang.accounts import views as account_views
+from gerbang.core import views as core_views
 from gerbang.organisation import views as organisation_views
 from gerbang.public import views as public_views
 from gerbang.tariffs import views as tariff_views
@@ -62,4 +63,5 @@ urlpatterns = [
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", api.urls),
+    path("metrics", core_views.metrics, name="metrics"),
 ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -24,6 +26,11 @@ _seq = itertools.count(1)
 def _isolated_settings(settings: Any, tmp_path: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Audit-log keys and checkpoints in the test's own folder; no witness unless a test starts one.
+    settings.AUDIT_LOG_KEY_FILE = tmp_path / "keys" / "audit-log.key"
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
+    settings.AUDIT_WITNESS_URL = "http://127.0.0.1:9"
+    settings.AUDIT_WITNESS_KEY = str(tmp_path / "witness.vkey")
 
 
 def build_division(province_code: str = "31", province: str = "DKI Jakarta") -> Division:
@@ -122,6 +129,17 @@ def staff_client(user: User) -> Client:
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return client
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the test database, for processes a test starts (as the connection's role)."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgresql://{quote(s['USER'])}:{quote(s['PASSWORD'])}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 @pytest.fixture

@@ -3,11 +3,17 @@
 # PostgreSQL binaries (the highest version under /usr/lib/postgresql).
 #
 #   scripts/pg-test-cluster.sh start    # init (if needed) and start; idempotent
-#   scripts/pg-test-cluster.sh url      # print the DATABASE_URL to use
+#   scripts/pg-test-cluster.sh url      # print the DATABASE_URL of the owner role
+#   scripts/pg-test-cluster.sh app-url  # print the URL of the application's role
 #   scripts/pg-test-cluster.sh status   # exit 0 when running
 #   scripts/pg-test-cluster.sh stop     # stop and delete the cluster
 #
-#   DATABASE_URL=$(scripts/pg-test-cluster.sh url) make test
+#   DATABASE_URL=$(scripts/pg-test-cluster.sh url) \
+#   GERBANG_TEST_APP_DATABASE_URL=$(scripts/pg-test-cluster.sh app-url) make test
+#
+# Two roles, as in production: `gerbang` owns the tables (creates the test
+# database, runs migrations); `gerbang_app` is what the application connects
+# as: it owns nothing, so it cannot drop the audit log's triggers.
 #
 # Settings: PGTMP (folder for data, socket and log; default /tmp/gerbang-pg),
 # PGPORT (TCP port on 127.0.0.1; default 54329).
@@ -25,6 +31,8 @@ MARKER="$PGTMP/.gerbang-pg-test-cluster"
 DB_USER=gerbang
 DB_PASSWORD=gerbang
 DB_NAME=gerbang
+APP_USER=gerbang_app
+APP_PASSWORD=gerbang_app
 
 die() {
     echo "pg-test-cluster: $*" >&2
@@ -107,6 +115,11 @@ BEGIN
     ELSE
         ALTER ROLE $DB_USER LOGIN CREATEDB PASSWORD '$DB_PASSWORD';
     END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$APP_USER') THEN
+        CREATE ROLE $APP_USER LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$APP_PASSWORD';
+    ELSE
+        ALTER ROLE $APP_USER LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$APP_PASSWORD';
+    END IF;
 END
 \$\$;
 SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_USER'
@@ -149,6 +162,10 @@ cmd_url() {
     echo "postgresql://$DB_USER:$DB_PASSWORD@127.0.0.1:$PGPORT/$DB_NAME"
 }
 
+cmd_app_url() {
+    echo "postgresql://$APP_USER:$APP_PASSWORD@127.0.0.1:$PGPORT/$DB_NAME"
+}
+
 case "${1:-}" in
     start)
         BIN=$(find_bin_dir)
@@ -170,8 +187,11 @@ case "${1:-}" in
     url)
         cmd_url
         ;;
+    app-url)
+        cmd_app_url
+        ;;
     *)
-        echo "usage: $0 start|stop|status|url" >&2
+        echo "usage: $0 start|stop|status|url|app-url" >&2
         exit 2
         ;;
 esac

@@ -6,14 +6,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export GERBANG_PORT=${GERBANG_PORT:-8000}
+export GERBANG_WITNESS_PORT=${GERBANG_WITNESS_PORT:-8001}
+export GERBANG_WITNESS_URL=${GERBANG_WITNESS_URL:-http://127.0.0.1:$GERBANG_WITNESS_PORT}
 # "localhost", not 127.0.0.1: the WebAuthn relying-party id defaults to localhost.
 base="http://localhost:$GERBANG_PORT"
 
+# The audit log's signing key (created once) and a first signed head, so the
+# witness has something to cosign as soon as it starts.
+.venv/bin/python manage.py audit_keygen >/dev/null
+.venv/bin/python manage.py audit_checkpoint >/dev/null
+
 cat <<INFO
 
-Gerbang is starting (Ctrl-C stops every process).
+Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness).
 
   Gerbang       $base/
+  API           $base/api/v1/docs
+  Audit log     $base/api/v1/audit/status   (signed head: /api/v1/audit/checkpoint)
+  Witness       $GERBANG_WITNESS_URL/v1/status   (independent cosigner of the audit log)
+  Verify        .venv/bin/python manage.py audit_verify
 
 Demo log-ins:
 INFO

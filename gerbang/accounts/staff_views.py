@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from gerbang.access.permissions import Perm, active_grants, may, may_anywhere, offices_for
+from gerbang.audit.actions import record_view
 
 from . import actions
 from .decorators import staff_required
@@ -78,7 +79,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Staff account created. It has no role until a grant is approved."))
             return redirect("staff:account_detail", pk=created.pk)
-    accounts = _staff_in_scope(actor).order_by("full_name")[:200]
+    accounts = list(_staff_in_scope(actor).order_by("full_name")[:200])
+    record_view("accounts.account_list_viewed", actor=actor, details={"shown": [a.pk for a in accounts]})
     return render(request, "staff/account_list.html", {"form": form, "accounts": accounts})
 
 
@@ -130,6 +132,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "grant_form": grant_form,
         "suspend_form": suspend_form,
     }
+    record_view("accounts.account_viewed", actor=actor, obj=person, office=person.home_office)
     return render(request, "staff/account_detail.html", context)
 
 

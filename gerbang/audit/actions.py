@@ -1,14 +1,18 @@
 """The one way to record an audit event.
 
 Call :func:`record` inside the ``transaction.atomic()`` block of the action it
-describes: the event commits or rolls back together with the change.
+describes: the event commits or rolls back together with the change. The
+request's transaction only inserts the event; the sealer chains and hashes it
+shortly after (:mod:`gerbang.audit.sealing`).
+
+Reading personal data is an event too: :func:`record_view`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from .models import AuditEvent
 
@@ -37,6 +41,7 @@ def record(
     leaked = _FORBIDDEN_DETAIL_KEYS.intersection(details)
     if leaked:
         raise ValueError(f"audit details must not carry secrets: {sorted(leaked)}")
+    _check_canonical(details)
     return AuditEvent.objects.create(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -45,3 +50,43 @@ def record(
         object_id=str(obj.pk) if obj is not None else "",
         details=details,
     )
+
+
+def record_view(
+    action: str,
+    *,
+    actor: User | None,
+    obj: models.Model | None = None,
+    office: Office | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record that someone looked at personal data (a record, a document, a search).
+
+    Views call it before rendering; it commits on its own when the request
+    has no transaction open.
+    """
+    with transaction.atomic():
+        return record(action, actor=actor, obj=obj, office=office, details=details)
+
+
+def _check_canonical(value: Any, path: str = "details") -> None:
+    """Details must survive a JSON round trip byte for byte (they are hashed).
+
+    So: strings, integers, booleans, null, lists and objects with string keys;
+    no floats (their text form differs between databases).
+    """
+    if value is None or isinstance(value, bool | int | str):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(f"{path}: NUL characters cannot be stored")
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_canonical(item, f"{path}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{path}: keys must be strings")
+            _check_canonical(item, f"{path}.{key}")
+        return
+    raise ValueError(f"{path}: {type(value).__name__} values cannot be recorded; use a string or an integer")

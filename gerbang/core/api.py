@@ -15,8 +15,10 @@ class HealthOut(Schema):
     database: str
     worker: str
     worker_last_seen: dt.datetime | None
+    audit_sealer: str
+    audit_sealing_lag_seconds: float
 
 
-@router.get("/health", response=HealthOut, summary="Database and task-worker health")
+@router.get("/health", response=HealthOut, summary="Database, task-worker and audit-sealer health")
 def health(request: HttpRequest) -> dict[str, object]:
     return health_selector()

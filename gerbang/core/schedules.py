@@ -1,4 +1,5 @@
-"""The periodic tasks. Installed by migration core.0002 (and re-applied by it when this list changes)."""
+"""The periodic tasks. Installed by migration core.0002; a new migration re-applies them when this list changes
+(core.0003 added the audit checkpoint)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("heartbeat", "gerbang.core.tasks.heartbeat", "I", 1),
     ("clear-expired-sessions", "gerbang.core.tasks.clear_expired_sessions", "D", None),
+    ("audit-checkpoint", "gerbang.audit.tasks.checkpoint", "I", 1),
 ]
 
 
