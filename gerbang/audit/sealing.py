@@ -98,24 +98,46 @@ def seal_batch(batch_size: int = BATCH_SIZE) -> int:
             return 0
         head = chain_head()
         builder = tree.Appender.at(head.size)
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        updates: list[tuple[Any, ...]] = []
+        updates: list[tuple[int, str, str, int]] = []  # (seq, prev_hash, entry_hash, id)
         seq, prev = head.size, head.last_hash
         for event in pending:
             seq += 1
             entry = canonical_entry(seq, prev, event)
             digest = entry_hash(entry)
             builder.append_entry(entry)
-            updates.append((seq, prev, digest, now, event["id"]))
+            updates.append((seq, prev, digest, event["id"]))
             prev = digest
-        with connection.cursor() as cursor:
+        _write_seals(updates, timezone.now())
+        builder.save()
+        return len(pending)
+
+
+class SealingConflict(RuntimeError):
+    """Rows changed under the sealer (they were no longer unsealed): the batch is rolled back."""
+
+
+def _write_seals(updates: list[tuple[int, str, str, int]], now: datetime) -> None:
+    """Write a batch's seal columns: one statement on PostgreSQL, executemany on SQLite."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            seqs, prevs, digests, ids = (list(column) for column in zip(*updates, strict=True))
+            cursor.execute(
+                "UPDATE audit_auditevent AS e SET seq = u.seq, prev_hash = u.prev, entry_hash = u.digest, "
+                "sealed_at = %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) "
+                "AS u(seq, prev, digest, id) WHERE e.id = u.id AND e.seq IS NULL",
+                [now, seqs, prevs, digests, ids],
+            )
+            written = cursor.rowcount
+        else:
+            stamp = connection.ops.adapt_datetimefield_value(now)
             cursor.executemany(
                 "UPDATE audit_auditevent SET seq = %s, prev_hash = %s, entry_hash = %s, sealed_at = %s "
                 "WHERE id = %s AND seq IS NULL",
-                updates,
+                [(seq, prev, digest, stamp, pk) for seq, prev, digest, pk in updates],
             )
-        builder.save()
-        return len(pending)
+            written = cursor.rowcount
+    if written != len(updates):
+        raise SealingConflict(f"sealed {written} of {len(updates)} events; another writer interfered")
 
 
 def seal_pending(batch_size: int = BATCH_SIZE) -> int:

@@ -67,7 +67,14 @@ class Appender:
         if not self._new:
             return
         with connection.cursor() as cursor:
-            cursor.executemany("INSERT INTO audit_treenode (key, hash) VALUES (%s, %s)", self._new)
+            if connection.vendor == "postgresql":
+                keys, hashes = (list(column) for column in zip(*self._new, strict=True))
+                cursor.execute(
+                    "INSERT INTO audit_treenode (key, hash) SELECT * FROM unnest(%s::bigint[], %s::bytea[])",
+                    [keys, hashes],
+                )
+            else:
+                cursor.executemany("INSERT INTO audit_treenode (key, hash) VALUES (%s, %s)", self._new)
         self._new = []
 
 

@@ -112,7 +112,7 @@ def test_a_registration_is_audited_with_the_new_key(monkeypatch: pytest.MonkeyPa
 
     credential = helper.register_complete(staff, {}, {})
 
-    event = AuditEvent.objects.get(action="accounts.security_key_registered")
+    event = AuditEvent.objects.get(action="accounts.security_key_registered", actor=staff)
     assert event.actor == staff
     assert event.office == staff.home_office
     assert event.object_id == str(credential.pk)

@@ -35,7 +35,7 @@ class Command(BaseCommand):
                 if sealed:
                     self.stdout.write(f"sealer: sealed {sealed} event(s)")
                     self.stdout.flush()
-            except DatabaseError as exc:  # database restarting: try again next round
+            except (DatabaseError, sealing.SealingConflict) as exc:  # database restarting, or a race: next round
                 self.stderr.write(f"sealer: {exc}")
                 close_old_connections()
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
