@@ -49,6 +49,8 @@ def test_concurrent_decisions_on_one_grant_leave_exactly_one() -> None:
     grant.refresh_from_db()
     assert grant.status in (GrantStatus.ACTIVE, GrantStatus.REJECTED)
     decisions = AuditEvent.objects.filter(
-        object_id=str(grant.pk), action__in=["accounts.grant_approved", "accounts.grant_rejected"]
+        object_type="accounts.rolegrant",
+        object_id=str(grant.pk),
+        action__in=["accounts.grant_approved", "accounts.grant_rejected"],
     )
     assert decisions.count() == 1

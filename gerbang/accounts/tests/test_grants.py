@@ -49,7 +49,8 @@ def test_a_grant_takes_effect_only_after_a_second_administrator_approves(office)
     assert second_client.post(f"/staf/hak-akses/{grant.pk}/putuskan/", {"decision": "approve"}).status_code == 302
     grant.refresh_from_db()
     assert grant.status == GrantStatus.ACTIVE and grant.decided_by == second
-    actions = list(AuditEvent.objects.filter(object_id=str(grant.pk)).values_list("action", flat=True))
+    events = AuditEvent.objects.filter(object_type="accounts.rolegrant", object_id=str(grant.pk))
+    actions = list(events.values_list("action", flat=True))
     assert actions == ["accounts.grant_requested", "accounts.grant_approved"]
 
 
