@@ -32,7 +32,7 @@ from django.db import connection
 from conftest import OWNER_SETTINGS
 from gerbang.audit import sealing
 from gerbang.audit.schema import TRIGGER_NAMES
-from services.witness.tests.support import call, free_port
+from services.witness.tests.support import call, free_port, stop
 
 # The suite's own database is untouched, but it must exist: its owner creates the copies.
 pytestmark = pytest.mark.django_db
@@ -60,16 +60,6 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"nothing answered at {url}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class Databases:
@@ -196,7 +186,7 @@ class Log:
 
     def stop(self) -> None:
         for process in self.processes:
-            _stop(process)
+            stop(process)
         self.processes.clear()
 
 

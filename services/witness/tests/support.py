@@ -9,6 +9,7 @@ methods the witness asks of Gerbang (``witness.Gerbang``).
 from __future__ import annotations
 
 import socket
+import subprocess
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -74,3 +75,14 @@ def call(url: str, method: str = "GET", timeout: float = 30) -> tuple[int, str, 
             return response.status, response.headers["Content-Type"], response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """Terminate a process started by a test, killing it if it does not stop in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

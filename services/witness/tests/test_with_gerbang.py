@@ -21,7 +21,7 @@ from gerbang.audit import checkpoints, sealing
 from gerbang.audit.actions import record
 from tlog import note
 
-from .support import call, free_port
+from .support import call, free_port, stop
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -82,12 +82,7 @@ def witness_process(live_server: Any, gerbang_key: Path, tmp_path: Path) -> Iter
             time.sleep(0.1)
         yield WitnessProcess(url, data, gerbang_key)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def _new_head(count: int) -> note.Checkpoint:
