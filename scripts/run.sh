@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export GERBANG_PORT=${GERBANG_PORT:-8000}
 export GERBANG_WITNESS_PORT=${GERBANG_WITNESS_PORT:-8001}
 export GERBANG_WITNESS_URL=${GERBANG_WITNESS_URL:-http://127.0.0.1:$GERBANG_WITNESS_PORT}
+export GERBANG_REGISTRY_PORT=${GERBANG_REGISTRY_PORT:-8002}
 # "localhost", not 127.0.0.1: the WebAuthn relying-party id defaults to localhost.
 base="http://localhost:$GERBANG_PORT"
 
@@ -15,16 +16,19 @@ base="http://localhost:$GERBANG_PORT"
 # witness has something to cosign as soon as it starts.
 .venv/bin/python manage.py audit_keygen >/dev/null
 .venv/bin/python manage.py audit_checkpoint >/dev/null
+# Gerbang's key for signed HTTP to the outside systems (the registry trusts its public half).
+.venv/bin/python -m signedhttp keygen gerbang-client var/keys >/dev/null
 
 cat <<INFO
 
-Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness).
+Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, registry).
 
   Gerbang       $base/
   API           $base/api/v1/docs
   Audit log     $base/api/v1/audit/status   (signed head: /api/v1/audit/checkpoint)
   Witness       $GERBANG_WITNESS_URL/v1/status   (independent cosigner of the audit log)
   Verify        .venv/bin/python manage.py audit_verify
+  Registry      http://127.0.0.1:$GERBANG_REGISTRY_PORT/v1/demo-residents   (sandbox population registry, signed HTTP)
 
 Demo log-ins:
 INFO
