@@ -16,16 +16,14 @@ import base64
 import json
 import logging
 import os
-import signal
 import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +39,7 @@ from signedhttp import (
     verify_request,
 )
 
+from ..http import DispatchingHandler, serve_until_signalled
 from .registry import Store, log, parse_photo, parse_verify
 
 MAX_BODY = 64 * 1024
@@ -86,7 +85,7 @@ class _Answer:
     content_type: str = "application/json"
 
 
-class RegistryHandler(BaseHTTPRequestHandler):
+class RegistryHandler(DispatchingHandler):
     server: RegistryServer
     server_version = "gerbang-registry-sandbox/1"
 
@@ -127,21 +126,6 @@ class RegistryHandler(BaseHTTPRequestHandler):
             log.error("cannot write the audit entry: %s", exc)
             answer = _error(HTTPStatus.SERVICE_UNAVAILABLE, "audit log unavailable")
         self._send(answer, allow)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
     def _url(self) -> str:
         """The URL the client addressed (the signed ``@target-uri``)."""
@@ -271,18 +255,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"registry listening on http://{host!s}:{port}/ with {store.count()} residents", flush=True)
     print(f"registry public key: {key.public_text()} (in {args.data / 'registry.pub'})", flush=True)
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-    thread.start()
-    stop.wait()
-    log.info("stopping")
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=15)
+    serve_until_signalled(server, threading.Event())
+    log.info("stopped")
     return 0

@@ -12,20 +12,19 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
 from tlog import note
 
+from ..http import DispatchingHandler, serve_until_signalled
 from .witness import HttpGerbang, Store, Witness, load_or_create_signer, log, log_key_loader
 
 
@@ -39,7 +38,7 @@ class WitnessServer(ThreadingHTTPServer):
         self.witness = witness
 
 
-class WitnessHandler(BaseHTTPRequestHandler):
+class WitnessHandler(DispatchingHandler):
     server: WitnessServer
     server_version = "gerbang-witness/1"
 
@@ -59,21 +58,6 @@ class WitnessHandler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n", allow=", ".join(methods))
         else:
             methods[method]()
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
     def _cosigned(self) -> None:
         latest = self.server.witness.store.latest()
@@ -153,22 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"witness public key: {signer.verifier().to_text()} (in {args.data / 'witness.vkey'})", flush=True)
 
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    threads = [
-        threading.Thread(target=server.serve_forever, name="http", daemon=True),
-        threading.Thread(target=_poll_forever, args=(witness, args.interval, stop), name="poller", daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
-    stop.wait()
-    log.info("stopping")
-    server.shutdown()
-    server.server_close()
-    for thread in threads:
-        thread.join(timeout=15)
+    poller = threading.Thread(target=_poll_forever, args=(witness, args.interval, stop), name="poller", daemon=True)
+    serve_until_signalled(server, stop, [poller])
+    log.info("stopped")
     return 0

@@ -32,7 +32,8 @@ from django.db import connection
 from conftest import OWNER_SETTINGS
 from gerbang.audit import sealing
 from gerbang.audit.schema import TRIGGER_NAMES
-from services.witness.tests.support import call, free_port, stop
+from services.testing import free_port, stop
+from services.witness.tests.support import call
 
 # The suite's own database is untouched, but it must exist: its owner creates the copies.
 pytestmark = pytest.mark.django_db

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from email.message import Message
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def raw(
@@ -44,14 +36,3 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], output: str, timeou
             with open(output) as handle:
                 raise AssertionError(f"the registry did not start:\n{handle.read()}")
         time.sleep(0.1)
-
-
-def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """Terminate a process started by a test, killing it if it does not stop in time."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

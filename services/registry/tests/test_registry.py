@@ -21,6 +21,7 @@ import pytest
 
 from services.registry.registry import Store, VerifyQuery, parse_photo, parse_verify
 from services.registry.server import Registry, RegistryServer
+from services.testing import free_port, stop
 from signedhttp import (
     KeyPair,
     Keyring,
@@ -32,7 +33,7 @@ from signedhttp import (
     verify_response,
 )
 
-from .support import free_port, raw, stop, wait_healthy
+from .support import raw, wait_healthy
 
 REPO = Path(__file__).resolve().parents[3]
 SITI = {"nik": "3173015708870001", "kk": "3173011001200001", "name": "Siti Rahayu", "birth_date": "1987-08-17"}

@@ -8,8 +8,6 @@ methods the witness asks of Gerbang (``witness.Gerbang``).
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -58,13 +56,6 @@ class MemoryLog:
         return proof
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def call(url: str, method: str = "GET", timeout: float = 30) -> tuple[int, str, str]:
     """``(status, content type, body)`` of an HTTP request; raises OSError when nobody answers."""
     if not url.startswith("http://127.0.0.1:"):
@@ -75,14 +66,3 @@ def call(url: str, method: str = "GET", timeout: float = 30) -> tuple[int, str, 
             return response.status, response.headers["Content-Type"], response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers["Content-Type"], exc.read().decode()
-
-
-def stop(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """Terminate a process started by a test, killing it if it does not stop in time."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

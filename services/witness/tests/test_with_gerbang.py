@@ -19,9 +19,10 @@ from django.db import transaction
 
 from gerbang.audit import checkpoints, sealing
 from gerbang.audit.actions import record
+from services.testing import free_port, stop
 from tlog import note
 
-from .support import call, free_port, stop
+from .support import call
 
 REPO = Path(__file__).resolve().parents[3]
 

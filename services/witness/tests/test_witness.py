@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
+from services.testing import free_port
 from services.witness.server import WitnessServer
 from services.witness.witness import HttpGerbang, Store, Witness, load_or_create_signer
 from tlog import note
 
-from .support import T0, MemoryLog, call, free_port
+from .support import T0, MemoryLog, call
 
 REPO = Path(__file__).resolve().parents[3]
 
