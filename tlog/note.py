@@ -106,17 +106,12 @@ class Signer:
     @classmethod
     def from_text(cls, text: str) -> Signer:
         """Read ``PRIVATE+KEY+name+hexid+base64(alg || seed)``."""
-        parts = text.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        text = text.strip()
+        if not text.startswith("PRIVATE+KEY+"):
             raise NoteError("not a private key")
-        try:
-            raw = base64.b64decode(parts[4], validate=True)
-        except binascii.Error as exc:
-            raise NoteError("malformed private key") from exc
-        if len(raw) != 33 or raw[0] not in (ALG_ED25519, ALG_COSIGNATURE_V1):
-            raise NoteError("not an Ed25519 private key")
-        signer = cls(parts[2], Ed25519PrivateKey.from_private_bytes(raw[1:]), raw[0])
-        if signer.key_id.hex() != parts[3]:
+        name, key_id, alg, seed = _split_key(text.removeprefix("PRIVATE+KEY+"), "private key")
+        signer = cls(name, Ed25519PrivateKey.from_private_bytes(seed), alg)
+        if signer.key_id.hex() != key_id:
             raise NoteError("private key id does not match its key")
         return signer
 
@@ -159,17 +154,9 @@ class Verifier:
     @classmethod
     def from_text(cls, text: str) -> Verifier:
         """Read ``name+hexid+base64(alg || public key)``."""
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3:
-            raise NoteError("a verifier key is name+keyid+key")
-        try:
-            raw = base64.b64decode(parts[2], validate=True)
-        except binascii.Error as exc:
-            raise NoteError("malformed verifier key") from exc
-        if len(raw) != 33 or raw[0] not in (ALG_ED25519, ALG_COSIGNATURE_V1):
-            raise NoteError("not an Ed25519 verifier key")
-        verifier = cls(parts[0], Ed25519PublicKey.from_public_bytes(raw[1:]), raw[0])
-        if verifier.key_id.hex() != parts[1]:
+        name, key_id, alg, public = _split_key(text.strip(), "verifier key")
+        verifier = cls(name, Ed25519PublicKey.from_public_bytes(public), alg)
+        if verifier.key_id.hex() != key_id:
             raise NoteError("verifier key id does not match its key")
         return verifier
 
@@ -218,6 +205,20 @@ class Verifier:
         if found:
             raise NoteError(f"the cosignature of {self.name} does not verify")
         raise NoteError(f"the note carries no cosignature by {self.name}")
+
+
+def _split_key(text: str, what: str) -> tuple[str, str, int, bytes]:
+    """``name+hexid+base64(alg || 32 key bytes)`` -> (name, hex id, alg, key bytes); base64 may hold '+'."""
+    parts = text.split("+", 2)
+    if len(parts) != 3:
+        raise NoteError(f"a {what} is name+keyid+key")
+    try:
+        raw = base64.b64decode(parts[2], validate=True)
+    except binascii.Error as exc:
+        raise NoteError(f"malformed {what}") from exc
+    if len(raw) != 33 or raw[0] not in (ALG_ED25519, ALG_COSIGNATURE_V1):
+        raise NoteError(f"not an Ed25519 {what}")
+    return parts[0], parts[1], raw[0], raw[1:]
 
 
 def _cosigned_message(body: str, seconds: int) -> bytes:
