@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 
 from gerbang.accounts.api import router as accounts_router
+from gerbang.applications.api import router as applications_router
 from gerbang.audit.api import router as audit_router
 from gerbang.core.api import router as core_router
-from gerbang.core.errors import FieldError
+from gerbang.core.api_types import ObjectBodyParser
+from gerbang.core.errors import FieldError, ServiceUnavailable
 from gerbang.organisation.api import router as organisation_router
 from gerbang.tariffs.api import router as tariffs_router
 
@@ -19,6 +22,7 @@ api = NinjaAPI(
     version="1",
     description="Immigration services online: passports, visas and stay permits.",
     urls_namespace="api",
+    parser=ObjectBodyParser(),
 )
 
 
@@ -38,6 +42,20 @@ def field_error(request: HttpRequest, exc: FieldError) -> HttpResponse:
     )
 
 
+@api.exception_handler(ServiceUnavailable)
+def service_unavailable(request: HttpRequest, exc: ServiceUnavailable) -> HttpResponse:
+    response = api.create_response(request, {"detail": exc.message}, status=503)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(MultiPartParserError)
+def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": [{"loc": ["body"], "msg": f"Malformed multipart body: {exc}"}]}, status=400
+    )
+
+
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "Not found."}, status=404)
@@ -53,3 +71,4 @@ api.add_router("/", tariffs_router)
 api.add_router("/", organisation_router)
 api.add_router("/", accounts_router)
 api.add_router("/", audit_router)
+api.add_router("/", applications_router)

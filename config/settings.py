@@ -7,9 +7,11 @@ without them.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -70,6 +72,8 @@ INSTALLED_APPS = [
     "gerbang.accounts",
     "gerbang.access",
     "gerbang.tariffs",
+    "gerbang.identity",
+    "gerbang.applications",
     "gerbang.public",
 ]
 
@@ -189,8 +193,19 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Applicants' documents: outside the web root, never served by the web server
+# directly (only through the access-checked, audited view). Any Django storage
+# backend may be named here, e.g. django-storages' S3 backend for an
+# S3-compatible object store (docs/applications.md).
+DOCUMENT_STORAGE_BACKEND = os.environ.get("GERBANG_DOCUMENT_STORAGE", "django.core.files.storage.FileSystemStorage")
+DOCUMENT_STORAGE_OPTIONS: dict[str, Any] = (
+    {"location": str(VAR_DIR / "documents"), "base_url": None, "file_permissions_mode": 0o600}
+    if DOCUMENT_STORAGE_BACKEND.endswith("FileSystemStorage")
+    else json.loads(os.environ.get("GERBANG_DOCUMENT_STORAGE_OPTIONS", "{}"))
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "documents": {"BACKEND": DOCUMENT_STORAGE_BACKEND, "OPTIONS": DOCUMENT_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -288,3 +303,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Population registry (services/registry; docs/identity.md) ---------------
+# Gerbang signs its requests with its client key; it trusts only the
+# registry's public key for the answers.
+REGISTRY_URL = os.environ.get("GERBANG_REGISTRY_URL", "http://127.0.0.1:8002")
+REGISTRY_CLIENT_KEY_FILE = Path(os.environ.get("GERBANG_CLIENT_KEY_FILE", VAR_DIR / "keys" / "gerbang-client.key"))
+REGISTRY_PUBLIC_KEY_FILE = Path(os.environ.get("GERBANG_REGISTRY_KEY_FILE", VAR_DIR / "registry" / "registry.pub"))
+REGISTRY_TIMEOUT = float(os.environ.get("GERBANG_REGISTRY_TIMEOUT", "5"))
+
+# --- Applications and their documents (docs/applications.md) --------------------
+DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+DOCUMENT_MAX_PIXELS = 50_000_000
+DOCUMENT_MAX_PDF_PAGES = 20
+# Service standard shown on the status page: working days from the interview.
+PASSPORT_SERVICE_DAYS = int(os.environ.get("GERBANG_PASSPORT_SERVICE_DAYS", "3"))
+# Bearer tokens for the mobile client (POST /api/v1/auth/token).
+API_TOKEN_LIFETIME = timedelta(days=int(os.environ.get("GERBANG_API_TOKEN_DAYS", "30")))
+# Uploads above this are streamed to a temporary file, not held in memory; the
+# whole request may carry a little more than one document.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -4,7 +4,10 @@ from django.views.i18n import set_language
 from config.api import api
 from gerbang.accounts import password_reset, security_keys, staff_views
 from gerbang.accounts import views as account_views
+from gerbang.applications import staff_views as application_staff_views
+from gerbang.applications import views as application_views
 from gerbang.core import views as core_views
+from gerbang.identity import views as identity_views
 from gerbang.organisation import views as organisation_views
 from gerbang.public import views as public_views
 from gerbang.tariffs import views as tariff_views
@@ -51,14 +54,44 @@ staff_patterns = (
         path("kantor/<slug:code>/ubah/", organisation_views.office_edit, name="office_edit"),
         path("tarif/", tariff_views.manage, name="tariffs"),
         path("kunci-keamanan/", security_keys.security_keys, name="security_keys"),
+        path("identitas/klaim/", identity_views.settle_claim, name="identity_claims"),
+        path("permohonan/", application_staff_views.lookup, name="applications"),
+        path("permohonan/<str:reference>/", application_staff_views.detail, name="application"),
+        path(
+            "permohonan/<str:reference>/dokumen/<int:document_id>/",
+            application_staff_views.document,
+            name="application_document",
+        ),
     ],
     "staff",
+)
+
+identity_patterns = (
+    [
+        path("verifikasi/", identity_views.verify, name="verify"),
+        path("keluarga/perbarui/", identity_views.refresh_family, name="refresh_family"),
+    ],
+    "identity",
+)
+
+application_patterns = (
+    [
+        path("paspor/baru/", application_views.new, name="new"),
+        path("<uuid:public_id>/", application_views.detail, name="detail"),
+        path("<uuid:public_id>/langkah/<slug:step>/", application_views.step, name="step"),
+        path("<uuid:public_id>/tarik/", application_views.withdraw, name="withdraw"),
+        path("<uuid:public_id>/versi/<int:number>/", application_views.version, name="version"),
+        path("<uuid:public_id>/dokumen/<int:document_id>/", application_views.document, name="document"),
+    ],
+    "applications",
 )
 
 urlpatterns = [
     path("", include(public_patterns)),
     path("akun/", include(account_patterns)),
     path("staf/", include(staff_patterns)),
+    path("akun/identitas/", include(identity_patterns)),
+    path("permohonan/", include(application_patterns)),
     path("webauthn/", include(security_keys.webauthn_urlpatterns)),  # staff-only, audited; before the library's
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -17,6 +24,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from gerbang.accounts.models import GrantStatus, Role, RoleGrant, Scope, User
 from gerbang.organisation.models import Directorate, Division, Office, ServiceUnit
+from services.testing import free_port, stop
+from signedhttp import generate_keypair
 
 PASSWORD = "Kata-Sandi-Uji-2026!"
 _seq = itertools.count(1)
@@ -31,6 +40,73 @@ def _isolated_settings(settings: Any, tmp_path: Any) -> None:
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
     settings.AUDIT_WITNESS_URL = "http://127.0.0.1:9"
     settings.AUDIT_WITNESS_KEY = str(tmp_path / "witness.vkey")
+    # No population registry unless a test asks for the `registry` fixture; documents in the test's folder.
+    settings.REGISTRY_URL = "http://127.0.0.1:9"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "documents"), "base_url": None},
+        },
+    }
+
+
+@dataclass(frozen=True)
+class RegistryService:
+    url: str
+    client_key: Path
+    registry_key: Path
+
+
+@pytest.fixture(scope="session")
+def registry_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryService]:
+    """The sandbox population registry (services/registry) as a real process, once per test session."""
+    folder = tmp_path_factory.mktemp("registry")
+    generate_keypair("gerbang-client", folder / "keys")
+    port = free_port()
+    log = folder / "registry.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(  # noqa: S603 (fixed arguments)
+            [
+                sys.executable,
+                "-m",
+                "services.registry",
+                "--data",
+                str(folder / "data"),
+                "--port",
+                str(port),
+                "--gerbang-key",
+                str(folder / "keys" / "gerbang-client.pub"),
+            ],
+            cwd=django_settings.BASE_DIR,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:  # noqa: S310 (local)
+                    if answer.read() == b"ok\n":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the registry did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield RegistryService(url, folder / "keys" / "gerbang-client.key", folder / "data" / "registry.pub")
+    finally:
+        stop(process)
+
+
+@pytest.fixture
+def registry(registry_service: RegistryService, settings: Any) -> RegistryService:
+    """Point Gerbang at the sandbox registry for one test."""
+    settings.REGISTRY_URL = registry_service.url
+    settings.REGISTRY_CLIENT_KEY_FILE = registry_service.client_key
+    settings.REGISTRY_PUBLIC_KEY_FILE = registry_service.registry_key
+    return registry_service
 
 
 def build_division(province_code: str = "31", province: str = "DKI Jakarta") -> Division:
@@ -142,6 +218,13 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
+def last_audit_id() -> int:
+    """The newest audit event's id: events outlive the data of transactional tests, so filter on id > this."""
+    from gerbang.audit.models import AuditEvent
+
+    return AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 @pytest.fixture
 def office() -> Office:
     return build_office()
@@ -154,9 +237,7 @@ def make_staff() -> Callable[..., User]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """PostgreSQL-only tests need row locks; on SQLite they are deselected by CI and skipped with a reason here."""
-    from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); CI runs it there")
     for item in items:

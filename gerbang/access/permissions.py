@@ -33,6 +33,10 @@ class Perm(StrEnum):
     # Personal data of applicants. System administrators are deliberately
     # absent: they manage accounts and settings, never applications.
     VIEW_APPLICANT_DATA = "applications.view_personal_data"
+    # Settle a contested NIK claim after seeing the person and their ID card.
+    VERIFY_IDENTITY = "identity.verify_at_office"
+    # Ask an applicant for another document (a new version of the application).
+    REQUEST_DOCUMENTS = "applications.request_documents"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -58,6 +62,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
             Role.DIRECTORATE_AUDITOR,
         }
     ),
+    Perm.VERIFY_IDENTITY: frozenset({Role.FRONT_DESK, Role.OFFICE_HEAD}),
+    Perm.REQUEST_DOCUMENTS: frozenset({Role.DOCUMENT_VERIFIER}),
 }
 
 Unit = Office | Division | None

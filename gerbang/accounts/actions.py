@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import binascii
+import hashlib
+import secrets
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,28 +18,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from gerbang.access.permissions import Perm, require
 from gerbang.audit.actions import record
 
-from .models import GrantStatus, HardwareToken, Role, RoleGrant, Scope, User
+from .models import ApiToken, GrantStatus, HardwareToken, Role, RoleGrant, Scope, User
 
 if TYPE_CHECKING:
     from gerbang.organisation.models import Division, Office
-
-
-def register_applicant(*, email: str, full_name: str, password: str, language: str = "id") -> User:
-    """Create an applicant account; it can sign in once the e-mail address is verified."""
-    email = email.strip().lower()
-    candidate = User(email=email, full_name=full_name.strip(), kind=User.Kind.APPLICANT)
-    validate_password(password, candidate)
-    with transaction.atomic():
-        if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError({"email": _("An account with this e-mail address already exists.")})
-        user = User.objects.create_user(
-            email=email, password=password, full_name=full_name.strip(), preferred_language=language
-        )
-        record("accounts.applicant_registered", actor=user, obj=user)
-        from .emails import send_verification_email
-
-        transaction.on_commit(lambda: send_verification_email(user))
-    return user
 
 
 def verify_email(user: User) -> User:
@@ -47,6 +32,46 @@ def verify_email(user: User) -> User:
             locked.save(update_fields=["email_verified_at"])
             record("accounts.email_verified", actor=locked, obj=locked)
     return locked
+
+
+def issue_api_token(user: User) -> tuple[str, ApiToken]:
+    """A new bearer token for the mobile client; the token itself is returned once and never stored."""
+    raw = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user,
+            digest=hashlib.sha256(raw.encode()).hexdigest(),
+            prefix=raw[:8],
+            created_at=now,
+            expires_at=now + settings.API_TOKEN_LIFETIME,
+        )
+        record("accounts.api_token_issued", actor=user, obj=user, details={"api_token_id": token.pk})
+    return raw, token
+
+
+def token_user(raw: str) -> User | None:
+    """The active user of an unexpired, unrevoked bearer token."""
+    if not raw or len(raw) > 100:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=hashlib.sha256(raw.encode()).hexdigest(), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    token.user._api_token = token  # type: ignore[attr-defined]
+    return token.user
+
+
+def revoke_api_token(token: ApiToken, *, actor: User) -> None:
+    with transaction.atomic():
+        updated = ApiToken.objects.filter(pk=token.pk, user=actor, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if updated:
+            record("accounts.api_token_revoked", actor=actor, obj=actor, details={"api_token_id": token.pk})
 
 
 def record_sign_in(user: User, *, step: str) -> None:

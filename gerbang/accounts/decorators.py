@@ -4,7 +4,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -16,11 +17,11 @@ def otp_verified(user: Any) -> bool:
     return bool(is_verified is not None and is_verified())
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Staff pages: signed in as staff and past the second factor; otherwise back to the right step."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not user.is_authenticated or getattr(user, "kind", "") != "staff":
             return redirect(reverse("accounts:staff_login") + "?" + urlencode({"next": request.get_full_path()}))
@@ -31,9 +32,9 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-def applicant_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def applicant_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not user.is_authenticated or getattr(user, "kind", "") != "applicant":
             return redirect(reverse("accounts:login") + "?" + urlencode({"next": request.get_full_path()}))

@@ -24,9 +24,29 @@ class SignInForm(AuthenticationForm):
     }
 
 
-class RegisterForm(forms.Form):
-    full_name = forms.CharField(label=_("Full name (as in your identity document)"), max_length=200)
-    email = forms.EmailField(label=_("E-mail address"))
+class IdentityForm(forms.Form):
+    """NIK, family card, name and birth date: the population registry must confirm all four together."""
+
+    nik = forms.CharField(
+        label=_("NIK (16 digits, on your ID card)"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    kk = forms.CharField(
+        label=_("Family card number (KK, 16 digits)"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    full_name = forms.CharField(label=_("Full name, exactly as on your ID card"), max_length=120)
+    birth_date = forms.DateField(
+        label=_("Date of birth"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
+    )
+
+
+class RegisterForm(IdentityForm):
+    email = forms.EmailField(label=_("Your own e-mail address"))
     password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
     password_again = forms.CharField(label=_("Password again"), strip=False, widget=forms.PasswordInput)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES, initial="id")

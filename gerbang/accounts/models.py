@@ -211,3 +211,22 @@ class HardwareToken(models.Model):
 
     def __str__(self) -> str:
         return self.serial
+
+
+class ApiToken(models.Model):
+    """A bearer token of the mobile client: only its SHA-256 is stored; it expires and can be revoked."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    digest = models.CharField(_("SHA-256 of the token"), max_length=64, unique=True)
+    prefix = models.CharField(_("first characters"), max_length=8)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="token_expires_later")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -48,6 +48,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "counter_offices": offices_for(user, Perm.MANAGE_COUNTERS)[:50],
         "edit_offices": offices_for(user, Perm.EDIT_OFFICE)[:100],
         "can_manage_tariffs": may(user, Perm.MANAGE_TARIFFS),
+        "can_view_applications": may_anywhere(user, Perm.VIEW_APPLICANT_DATA),
+        "can_verify_identity": may_anywhere(user, Perm.VERIFY_IDENTITY),
     }
     return render(request, "staff/dashboard.html", context)
 

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
+
+from gerbang.identity.actions import register_citizen
+from gerbang.identity.registry import RegistryUnavailable
 
 from . import actions
 from .decorators import applicant_required, otp_verified
 from .emails import read_verification_token
 from .forms import RegisterForm, SignInForm, TokenCodeForm
 from .models import User
+
+REGISTRY_DOWN = gettext_lazy(
+    "The population registry cannot be reached right now, so we cannot check your identity. "
+    "Nothing was saved; please try again in a few minutes."
+)
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -41,7 +51,13 @@ def apply_form_errors(form: Any, exc: ValidationError) -> None:
 
 
 def locked_out(request: HttpRequest, response: Any = None, credentials: Any = None) -> HttpResponse:
-    """Shown by django-axes when an account is locked after repeated failures."""
+    """Shown by django-axes when an account is locked after repeated failures (JSON for the API)."""
+    if request.path.startswith("/api/"):
+        answer = JsonResponse(
+            {"detail": _("Too many failed sign-in attempts for this account. Try again later.")}, status=429
+        )
+        answer["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        return answer
     return render(request, "accounts/locked_out.html", status=429)
 
 
@@ -49,17 +65,21 @@ def locked_out(request: HttpRequest, response: Any = None, credentials: Any = No
 def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            actions.register_applicant(
-                email=form.cleaned_data["email"],
-                full_name=form.cleaned_data["full_name"],
-                password=form.cleaned_data["password"],
-                language=form.cleaned_data["language"],
+            register_citizen(
+                email=data["email"],
+                full_name=data["full_name"],
+                password=data["password"],
+                language=data["language"],
+                nik=data["nik"],
+                kk=data["kk"],
+                birth_date=data["birth_date"],
             )
         except ValidationError as exc:
-            if not hasattr(exc, "error_dict"):
-                exc = ValidationError({"password": exc.messages})
             apply_form_errors(form, exc)
+        except RegistryUnavailable:
+            form.add_error(None, REGISTRY_DOWN)
         else:
             return render(request, "accounts/register_done.html", {"email": form.cleaned_data["email"]})
     return render(request, "accounts/register.html", {"form": form})
@@ -102,7 +122,20 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @applicant_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html")
+    from gerbang.applications.selectors import applications_of
+    from gerbang.identity.actions import current_identity
+
+    user: User = request.user  # type: ignore[assignment]
+    identity = current_identity(user, include_pending=True)
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "identity": identity,
+            "dependants": list(identity.dependants.all()) if identity else [],
+            "applications": applications_of(user),
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,3 +16,12 @@ class FieldError(Exception):
         self.field = field
         self.message = message
         self.location = location
+
+
+class ServiceUnavailable(Exception):
+    """An outside system Gerbang depends on did not answer: 503 with a Retry-After, nothing saved."""
+
+    def __init__(self, message: str, *, retry_after: int = 60) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after

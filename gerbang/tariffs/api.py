@@ -5,6 +5,8 @@ import datetime as dt
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from gerbang.core.api_types import IsoDate, errors
+
 from .selectors import tariffs_in_force
 
 router = Router(tags=["tariffs"])
@@ -20,8 +22,10 @@ class TariffOut(Schema):
     legal_basis: str
 
 
-@router.get("/tariffs", response=list[TariffOut], summary="Fees in force on a date (today by default)")
-def list_tariffs(request: HttpRequest, on: dt.date | None = None) -> list[dict[str, object]]:
+@router.get(
+    "/tariffs", response={200: list[TariffOut], **errors(422)}, summary="Fees in force on a date (today by default)"
+)
+def list_tariffs(request: HttpRequest, on: IsoDate | None = None) -> list[dict[str, object]]:
     return [
         {
             "service": t.service.code,

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
-from django.core import mail
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from gerbang.accounts.middleware import SESSION_KEY
-from gerbang.accounts.models import User
 from gerbang.audit.models import AuditEvent
 from gerbang.conftest import PASSWORD, build_staff, build_user, staff_client, totp_code
 
@@ -32,78 +29,8 @@ def test_rfc6238_sha1_vectors() -> None:
         assert otp.token() == expected
 
 
-def test_applicant_registers_confirms_email_and_signs_in(django_capture_on_commit_callbacks) -> None:
-    client = Client()
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/akun/daftar/",
-            {
-                "full_name": "Siti Rahma",
-                "email": "Siti@Example.test",
-                "password": "Bunga-Melati-77",
-                "password_again": "Bunga-Melati-77",
-                "language": "id",
-            },
-        )
-    assert response.status_code == 200
-    user = User.objects.get(email="siti@example.test")
-    assert user.kind == "applicant" and user.email_verified_at is None
-    assert len(mail.outbox) == 1
-    link = re.search(r"http://\S+/akun/verifikasi/\S+/", str(mail.outbox[0].body))
-    assert link is not None
-
-    refused = client.post("/akun/masuk/", {"username": "siti@example.test", "password": "Bunga-Melati-77"})
-    assert refused.status_code == 200 and "_auth_user_id" not in client.session
-
-    path = link.group(0).split("localhost:8000", 1)[1]
-    assert client.get(path).status_code == 200
-    user.refresh_from_db()
-    assert user.email_verified_at is not None
-
-    signed_in = client.post("/akun/masuk/", {"username": "siti@example.test", "password": "Bunga-Melati-77"})
-    assert signed_in.status_code == 302 and signed_in["Location"] == "/akun/"
-    assert client.get("/akun/").status_code == 200
-    assert AuditEvent.objects.filter(action="accounts.email_verified", object_id=str(user.pk)).exists()
-
-
-def test_registration_rejects_common_password_and_duplicate_email() -> None:
-    build_user(email="ada@example.test")
-    client = Client()
-    data = {"full_name": "X", "password": "password123", "password_again": "password123", "language": "id"}
-    response = client.post("/akun/daftar/", {**data, "email": "baru@example.test"})
-    assert response.status_code == 200
-    assert response.context["form"].errors["password"]
-    assert not User.objects.filter(email="baru@example.test").exists()
-    good = {**data, "password": "Bunga-Melati-77", "password_again": "Bunga-Melati-77"}
-    response = client.post("/akun/daftar/", {**good, "email": "ADA@example.test"})
-    assert response.context["form"].errors["email"]
-    assert User.objects.filter(email__iexact="ada@example.test").count() == 1
-
-
 def test_bad_verification_link_is_a_clear_400() -> None:
     assert Client().get("/akun/verifikasi/not-a-token/").status_code == 400
-
-
-def test_api_registration_gives_field_errors() -> None:
-    client = Client()
-    bad = client.post(
-        "/api/v1/accounts/register", {"email": "nope", "full_name": "", "password": "x"}, "application/json"
-    )
-    assert bad.status_code == 422
-    fields = {tuple(d["loc"])[-1] for d in bad.json()["detail"]}
-    assert {"email", "full_name"} <= fields
-    weak = client.post(
-        "/api/v1/accounts/register",
-        {"email": "a@example.com", "full_name": "A", "password": "password"},
-        "application/json",
-    )
-    assert weak.status_code == 422 and weak.json()["detail"][0]["loc"] == ["body", "password"]
-    ok = client.post(
-        "/api/v1/accounts/register",
-        {"email": "a@example.com", "full_name": "A", "password": "Bunga-Melati-77"},
-        "application/json",
-    )
-    assert ok.status_code == 201 and ok.json()["email_verified"] is False
 
 
 def test_staff_sign_in_needs_password_then_token_code_once_only(office) -> None:
