@@ -90,4 +90,4 @@ format: $(STAMP)
 # they go with it (a witness that remembered the old log would rightly refuse the new one).
 clean:
 	rm -f var/*.sqlite3*
-	rm -rf var/witness var/checkpoints var/registry
+	rm -rf var/witness var/checkpoints var/registry var/bank var/documents var/mail

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "gerbang.tariffs",
     "gerbang.identity",
     "gerbang.applications",
+    "gerbang.payments",
     "gerbang.public",
 ]
 
@@ -324,3 +325,14 @@ API_TOKEN_LIFETIME = timedelta(days=int(os.environ.get("GERBANG_API_TOKEN_DAYS",
 # whole request may carry a little more than one document.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Payments (docs/bank-protocol.md) -------------------------------------------
+# Per-bank HMAC secrets: BANK_SECRETS_DIR/<bank code>.secrets, one hex secret per line
+# (several during a rotation; the first signs Gerbang's answers).
+BANK_SECRETS_DIR = Path(os.environ.get("GERBANG_BANK_SECRETS_DIR", VAR_DIR / "keys" / "banks"))
+# How long a bill may be paid, per service (the appointments issue adds 2 hours for first-come slots
+# and 24 hours after a lottery draw).
+BILL_VALIDITY = {"passport": timedelta(days=int(os.environ.get("GERBANG_PASSPORT_BILL_DAYS", "7")))}
+# A bill stays "issued" this long after its expiry, so a payment made in time whose notification
+# arrives late is still credited (and what the bill held is kept).
+BILL_LATE_NOTIFICATION_GRACE = timedelta(hours=int(os.environ.get("GERBANG_BILL_GRACE_HOURS", "24")))

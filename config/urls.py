@@ -9,6 +9,8 @@ from gerbang.applications import views as application_views
 from gerbang.core import views as core_views
 from gerbang.identity import views as identity_views
 from gerbang.organisation import views as organisation_views
+from gerbang.payments import bank_api
+from gerbang.payments import views as payment_views
 from gerbang.public import views as public_views
 from gerbang.tariffs import views as tariff_views
 
@@ -17,6 +19,7 @@ public_patterns = (
         path("", public_views.home, name="home"),
         path("tarif/", public_views.tariffs, name="tariffs"),
         path("kanal-resmi/", public_views.official_channels, name="official_channels"),
+        path("kuitansi/<str:ntpn>/<str:billing_code>/", payment_views.verify, name="receipt_verify"),
     ],
     "public",
 )
@@ -82,6 +85,8 @@ application_patterns = (
         path("<uuid:public_id>/tarik/", application_views.withdraw, name="withdraw"),
         path("<uuid:public_id>/versi/<int:number>/", application_views.version, name="version"),
         path("<uuid:public_id>/dokumen/<int:document_id>/", application_views.document, name="document"),
+        path("<uuid:public_id>/kuitansi/", payment_views.receipt, name="receipt"),
+        path("<uuid:public_id>/kuitansi.pdf", payment_views.receipt_pdf, name="receipt_pdf"),
     ],
     "applications",
 )
@@ -95,6 +100,8 @@ urlpatterns = [
     path("webauthn/", include(security_keys.webauthn_urlpatterns)),  # staff-only, audited; before the library's
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("api/bank/v1/bills/<str:billing_code>", bank_api.bill_inquiry, name="bank_bill_inquiry"),
+    path("api/bank/v1/notifications", bank_api.notification, name="bank_notification"),
     path("api/v1/", api.urls),
     path("metrics", core_views.metrics, name="metrics"),
 ]

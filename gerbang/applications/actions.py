@@ -315,8 +315,10 @@ def submit(
         if application.applicant_minor:
             application.parental_consent_by = actor
             application.parental_consent_at = now
-        action = "submit" if application.status == Status.DRAFT else "resubmit"
-        if action == "resubmit":
+        if application.status == Status.DRAFT:
+            action = "submit"
+        else:
+            action = "resubmit_paid" if application.paid_at else "resubmit"
             _check_requested_uploaded(application)
         if action == "submit":
             application.reference = _unused_reference()
@@ -331,7 +333,27 @@ def submit(
             actor=actor,
             details={"reference": application.reference, "version": version.number, "fee_total": version.fee["total"]},
         )
+        if action == "submit":
+            # Until appointments exist (issue 6 issues the bill when a slot is allocated), submission commits
+            # the applicant to the service, so the bill is issued now, for the fee just frozen.
+            from gerbang.payments.actions import issue_bill
+
+            issue_bill(
+                application=application,
+                payer_name=application.applicant_name,
+                items=version.fee["items"],
+                service="passport",
+                actor=actor,
+            )
     return version
+
+
+def mark_paid(application: PassportApplication, *, bill: Any) -> None:
+    """Called only by ``payments.actions.credit`` inside its transaction: the bank proved the fee was paid."""
+    application = PassportApplication.objects.select_for_update().get(pk=application.pk)
+    application.paid_at = bill.paid_at
+    application.save(update_fields=["paid_at", "updated_at"])
+    transition(application, "pay", actor=None, details={"billing_code": bill.billing_code, "ntpn": bill.ntpn})
 
 
 def _check_requested_uploaded(application: PassportApplication) -> None:
@@ -361,6 +383,9 @@ def withdraw(application: PassportApplication, *, actor: User, reason: str = "")
         application.withdrawn_at = timezone.now()
         application.save(update_fields=["withdrawn_at"])
         transition(application, "withdraw", actor=actor, note=reason.strip())
+        from gerbang.payments.actions import cancel_open_bills
+
+        cancel_open_bills(application, actor=actor, reason="application withdrawn")
     return application
 
 

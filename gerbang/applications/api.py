@@ -61,6 +61,16 @@ class FeeOut(Schema):
     items: list[FeeItemOut]
 
 
+class BillOut(Schema):
+    billing_code: str = Field(..., description="15 digits with a Damm check digit; pay it at a collecting bank")
+    amount: int
+    currency: str = "IDR"
+    status: str
+    expires_at: dt.datetime
+    paid_at: dt.datetime | None
+    ntpn: str
+
+
 class ApplicationOut(Schema):
     id: uuid.UUID
     reference: str = Field(..., description="Given at submission: PAS + 11 digits + a Damm check digit")
@@ -80,6 +90,7 @@ class ApplicationOut(Schema):
     documents: list[DocumentOut]
     missing: dict[str, str] = Field(..., description="What must still be answered or uploaded before submitting")
     allowed_actions: list[str]
+    bill: BillOut | None = Field(None, description="The latest bill, once the application is submitted")
     created_at: dt.datetime
     submitted_at: dt.datetime | None
 
@@ -148,6 +159,20 @@ def _document(d: Any) -> dict[str, Any]:
     }
 
 
+def _bill(application: PassportApplication) -> dict[str, Any] | None:
+    bill = application.bills.order_by("-issued_at").first()
+    if bill is None:
+        return None
+    return {
+        "billing_code": bill.billing_code,
+        "amount": bill.amount,
+        "status": bill.status,
+        "expires_at": bill.expires_at,
+        "paid_at": bill.paid_at,
+        "ntpn": bill.ntpn,
+    }
+
+
 def _out(application: PassportApplication, user: User) -> dict[str, Any]:
     missing = dict(rules.missing_answers(application))
     for kind in rules.missing_documents(application):
@@ -177,6 +202,7 @@ def _out(application: PassportApplication, user: User) -> dict[str, Any]:
         "documents": [_document(d) for d in selectors.current_documents(application).values()],
         "missing": missing,
         "allowed_actions": allowed_actions(application, user),
+        "bill": _bill(application),
         "created_at": application.created_at,
         "submitted_at": application.submitted_at,
     }

@@ -44,10 +44,11 @@ class Status(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
     DOCUMENTS_REQUESTED = "documents_requested", _("More documents requested")
+    PAID = "paid", _("Fee paid")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-OPEN_STATUSES = [Status.DRAFT, Status.SUBMITTED, Status.DOCUMENTS_REQUESTED]
+OPEN_STATUSES = [Status.DRAFT, Status.SUBMITTED, Status.DOCUMENTS_REQUESTED, Status.PAID]
 
 
 class DocumentKind(models.TextChoices):
@@ -91,6 +92,7 @@ class PassportApplication(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     submitted_at = models.DateTimeField(_("first submitted at"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("fee paid at (bank time)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("passport application")
@@ -107,6 +109,12 @@ class PassportApplication(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(applicant_minor=True, validity_years=10), name="application_10_years_adults_only"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False), name="application_paid_has_time"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="withdrawn") | Q(paid_at__isnull=True), name="application_paid_not_withdrawn"
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "withdrawn"]) | ~Q(reference=""),

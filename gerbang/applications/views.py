@@ -237,6 +237,7 @@ def detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "estimate": rules.fee(application) if latest is None else None,
             "documents": selectors.current_documents(application),
             "actions": allowed_actions(application, user),
+            "bill": application.bills.order_by("-issued_at").first(),
             "editable": EDITABLE.get(application.status),
             "service_standard": service_standard(_service_days()),
         },

@@ -26,6 +26,8 @@ from gerbang.audit.actions import record
 from .models import PassportApplication, Status, Step
 
 APPLICANT = "applicant"
+# Gerbang itself, on proof from a bank (gerbang.payments.actions.credit): no person.
+SYSTEM = "system"
 Who = str | Perm
 
 TRANSITIONS: dict[tuple[str, str], tuple[str, Who]] = {
@@ -35,6 +37,11 @@ TRANSITIONS: dict[tuple[str, str], tuple[str, Who]] = {
     (Status.SUBMITTED, "request_documents"): (Status.DOCUMENTS_REQUESTED, Perm.REQUEST_DOCUMENTS),
     (Status.DOCUMENTS_REQUESTED, "resubmit"): (Status.SUBMITTED, APPLICANT),
     (Status.DOCUMENTS_REQUESTED, "withdraw"): (Status.WITHDRAWN, APPLICANT),
+    # Paid: only a bank's proof moves an application here, and nothing withdraws it (refunds are a finance matter).
+    (Status.SUBMITTED, "pay"): (Status.PAID, SYSTEM),
+    (Status.DOCUMENTS_REQUESTED, "pay"): (Status.DOCUMENTS_REQUESTED, SYSTEM),
+    (Status.DOCUMENTS_REQUESTED, "resubmit_paid"): (Status.PAID, APPLICANT),
+    (Status.PAID, "request_documents"): (Status.DOCUMENTS_REQUESTED, Perm.REQUEST_DOCUMENTS),
 }
 
 # Statuses in which the applicant may still change answers and documents.
@@ -50,19 +57,36 @@ NEXT_STEP: dict[str, Any] = {
     Status.DOCUMENTS_REQUESTED: gettext_lazy(
         "An officer asked for another document. Upload it and submit again; your earlier version stays on record."
     ),
+    Status.PAID: gettext_lazy(
+        "The fee is paid: the bank's proof reached Gerbang. Next: book an appointment at the office "
+        "(opens in Gerbang shortly)."
+    ),
     Status.WITHDRAWN: gettext_lazy("This application was withdrawn. You may start a new one."),
 }
+
+
+# Guards beyond the status: once the fee is paid nothing withdraws the application (a refund is a finance
+# matter), and a resubmission returns it to "paid".
+BEFORE_PAYMENT_ONLY = {"withdraw", "resubmit"}
+AFTER_PAYMENT_ONLY = {"resubmit_paid"}
+
+
+def _guard(application: PassportApplication, action: str) -> bool:
+    paid = application.paid_at is not None
+    return not ((paid and action in BEFORE_PAYMENT_ONLY) or (not paid and action in AFTER_PAYMENT_ONLY))
 
 
 def allowed_actions(application: PassportApplication, actor: Any) -> list[str]:
     return [
         action
         for (status, action), (_new, who) in TRANSITIONS.items()
-        if status == application.status and _may(application, actor, who)
+        if status == application.status and _guard(application, action) and _may(application, actor, who)
     ]
 
 
 def _may(application: PassportApplication, actor: Any, who: Who) -> bool:
+    if who == SYSTEM:
+        return actor is None
     if who == APPLICANT:
         return bool(getattr(actor, "is_authenticated", False) and actor.pk == application.filer_id)
     return may(actor, Perm(who), application.office)
@@ -72,7 +96,7 @@ def transition(
     application: PassportApplication,
     action: str,
     *,
-    actor: User,
+    actor: User | None,
     note: str = "",
     details: dict[str, Any] | None = None,
 ) -> Step:
@@ -80,7 +104,7 @@ def transition(
     if not connection.in_atomic_block:
         raise RuntimeError("transition() runs inside the action's transaction")
     row = TRANSITIONS.get((application.status, action))
-    if row is None:
+    if row is None or not _guard(application, action):
         raise ValidationError(
             _("This application is %(status)s: that cannot be done now.") % {"status": application.get_status_display()}
         )

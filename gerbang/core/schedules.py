@@ -1,5 +1,5 @@
 """The periodic tasks. Installed by migration core.0002; a new migration re-applies them when this list changes
-(core.0003 added the audit checkpoint)."""
+(core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("heartbeat", "gerbang.core.tasks.heartbeat", "I", 1),
     ("clear-expired-sessions", "gerbang.core.tasks.clear_expired_sessions", "D", None),
     ("audit-checkpoint", "gerbang.audit.tasks.checkpoint", "I", 1),
+    ("expire-bills", "gerbang.payments.tasks.expire_bills", "I", 5),
 ]
 
 

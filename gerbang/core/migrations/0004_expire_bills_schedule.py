@@ -1,0 +1,18 @@
+"""Re-apply the periodic schedules: expiring unpaid bills every five minutes."""
+
+from django.db import migrations
+
+from gerbang.core.schedules import ensure_schedules
+
+
+def create(apps, schema_editor):
+    ensure_schedules(apps.get_model("django_q", "Schedule"))
+
+
+def remove(apps, schema_editor):
+    apps.get_model("django_q", "Schedule").objects.filter(name="expire-bills").delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("core", "0003_audit_checkpoint_schedule")]
+    operations = [migrations.RunPython(create, remove)]
