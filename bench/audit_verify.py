@@ -11,34 +11,27 @@ figures are one JSON object on the last line of stdout (bench/README.md).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import multiprocessing
 import os
 import platform
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
-CLUSTER_SCRIPT = ROOT / "scripts" / "pg-test-cluster.sh"
-POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
-_STARTED = time.monotonic()
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.pgserver import ROOT, STARTED, bench_database, log, postgres_server, with_database
 
 ACTIONS = ("application.submitted", "application.reviewed", "payment.confirmed", "record.viewed", "role.granted")
 REASONS = ("counter", "online", "review", "appeal", "correction")
@@ -52,72 +45,6 @@ CREATE TABLE bench_item (
     created_at timestamptz NOT NULL
 )
 """
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-# --- The database server and the bench database ---------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def postgres_server() -> Iterator[tuple[str, str]]:
-    """Yield (url, source): DATABASE_URL when it is PostgreSQL, else a throwaway cluster."""
-    url = os.environ.get("DATABASE_URL", "")
-    if urlsplit(url).scheme in POSTGRES_SCHEMES:
-        log("using the PostgreSQL server in DATABASE_URL")
-        yield url, "DATABASE_URL"
-        return
-    folder = tempfile.mkdtemp(prefix="gerbang-bench-pg-")
-    env = {**os.environ, "PGTMP": folder, "PGPORT": str(free_port())}
-
-    def cluster(command: str, *, check: bool = True) -> str:
-        done = subprocess.run(  # noqa: S603 (our own script, fixed arguments)
-            ["/bin/bash", str(CLUSTER_SCRIPT), command],
-            env=env,
-            check=check,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        return done.stdout
-
-    log(f"starting a throwaway PostgreSQL cluster in {folder} (port {env['PGPORT']})")
-    try:
-        for line in cluster("start").splitlines():
-            log(line)
-        yield cluster("url").strip(), "throwaway cluster (scripts/pg-test-cluster.sh)"
-    finally:
-        for line in cluster("stop", check=False).splitlines():
-            log(line)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def bench_database(server_url: str) -> Iterator[str]:
-    """Create a database of our own on the server, yield its URL, drop it at the end."""
-    name = f"gerbang_bench_{os.getpid()}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        force = conn.info.server_version >= 130000
-    log(f"created database {name}")
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    finally:
-        if "django.db" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        drop = sql.SQL("DROP DATABASE IF EXISTS {}" + (" WITH (FORCE)" if force else "")).format(sql.Identifier(name))
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(drop)
-        log(f"dropped database {name}")
 
 
 def setup_django(database_url: str, var_dir: str) -> None:
@@ -503,12 +430,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     var_dir = tempfile.mkdtemp(prefix="gerbang-bench-var-")
     try:
-        with postgres_server() as (server_url, source), bench_database(server_url) as database_url:
-            setup_django(database_url, var_dir)
-            figures = bench(args, source)
+        with postgres_server() as server, bench_database(server.url) as database:
+            setup_django(with_database(server.url, database), var_dir)
+            figures = bench(args, server.source)
     finally:
         shutil.rmtree(var_dir, ignore_errors=True)
-    figures["total_s"] = round(time.monotonic() - _STARTED, 1)
+    figures["total_s"] = round(time.monotonic() - STARTED, 1)
     print(json.dumps(figures, sort_keys=False), flush=True)
     return 0
 

@@ -26,7 +26,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,10 +43,18 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
-CLUSTER_SCRIPT = ROOT / "scripts" / "pg-test-cluster.sh"
-POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
-_STARTED = time.monotonic()
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.pgserver import (
+    ROOT,
+    STARTED,
+    Server,
+    bench_database,
+    free_port,
+    log,
+    postgres_server,
+    with_database,
+)
 
 BANK_CODE = "bench-bank"
 NOTIFY_PATH = "/api/bank/v1/notifications"
@@ -63,79 +70,6 @@ MAIN, FORGED, KILL = "M", "F", "K"
 MAX_ATTEMPTS = 5  # in the throughput part: a delivery that fails (no answer, 5xx) is retried this often
 
 T = TypeVar("T")
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-# --- The database server and the bench database ---------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str  # the owner role: creates the database, migrates, checks
-    app_url: str  # the application's role (db_grant_app_role), or "" to run the web process as the owner
-    source: str
-
-
-@contextlib.contextmanager
-def postgres_server() -> Iterator[Server]:
-    """DATABASE_URL when it is PostgreSQL, else a throwaway cluster (with its application role)."""
-    url = os.environ.get("DATABASE_URL", "")
-    if urlsplit(url).scheme in POSTGRES_SCHEMES:
-        log("using the PostgreSQL server in DATABASE_URL")
-        yield Server(url, os.environ.get("GERBANG_TEST_APP_DATABASE_URL", ""), "DATABASE_URL")
-        return
-    folder = tempfile.mkdtemp(prefix="gerbang-bench-pg-")
-    env = {**os.environ, "PGTMP": folder, "PGPORT": str(free_port())}
-
-    def cluster(command: str, *, check: bool = True) -> str:
-        done = subprocess.run(  # noqa: S603 (our own script, fixed arguments)
-            ["/bin/bash", str(CLUSTER_SCRIPT), command],
-            env=env,
-            check=check,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        return done.stdout
-
-    log(f"starting a throwaway PostgreSQL cluster in {folder} (port {env['PGPORT']})")
-    try:
-        for line in cluster("start").splitlines():
-            log(line)
-        yield Server(cluster("url").strip(), cluster("app-url").strip(), "throwaway cluster")
-    finally:
-        for line in cluster("stop", check=False).splitlines():
-            log(line)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-@contextlib.contextmanager
-def bench_database(server_url: str) -> Iterator[str]:
-    """Create a database of our own on the server, yield its name, drop it at the end."""
-    name = f"gerbang_bench_{os.getpid()}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        force = conn.info.server_version >= 130000
-    log(f"created database {name}")
-    try:
-        yield name
-    finally:
-        drop = sql.SQL("DROP DATABASE IF EXISTS {}" + (" WITH (FORCE)" if force else "")).format(sql.Identifier(name))
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(drop)
-        log(f"dropped database {name}")
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -1001,7 +935,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     figures["passed"] = passed(figures)
-    figures["total_s"] = round(time.monotonic() - _STARTED, 1)
+    figures["total_s"] = round(time.monotonic() - STARTED, 1)
     print(json.dumps(figures, sort_keys=False), flush=True)
     return 0 if figures["passed"] else 1
 

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from gerbang.access.permissions import Perm, may, may_anywhere
+from gerbang.access.permissions import Perm, may_anywhere
 from gerbang.accounts.decorators import staff_required
 from gerbang.accounts.models import User
 from gerbang.accounts.views import apply_form_errors
@@ -20,6 +20,7 @@ from gerbang.identity.models import mask_nik
 from . import actions, references, selectors
 from .forms import RequestDocumentsForm
 from .views import serve_document
+from .workflow import allowed_actions
 
 
 @staff_required
@@ -42,7 +43,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     application = selectors.application_for_officer(actor, reference)
-    can_request = may(actor, Perm.REQUEST_DOCUMENTS, application.office) and application.status == "submitted"
+    can_request = "request_documents" in allowed_actions(application, actor)
     form = RequestDocumentsForm(request.POST or None) if can_request else None
     if request.method == "POST":
         if form is None:
