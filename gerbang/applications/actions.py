@@ -37,7 +37,7 @@ from .models import (
     document_storage,
 )
 from .uploads import UploadRefused, check_upload
-from .workflow import EDITABLE, transition
+from .workflow import EDITABLE, not_now, transition
 
 EDITABLE_FIELDS = (
     "kind",
@@ -296,10 +296,7 @@ def submit(
     with transaction.atomic():
         application = _locked(application, actor)
         if application.status not in (Status.DRAFT, Status.DOCUMENTS_REQUESTED):
-            raise ValidationError(
-                _("This application is %(status)s: that cannot be done now.")
-                % {"status": application.get_status_display()}
-            )
+            raise not_now(application)
         if application.status == Status.DRAFT:
             # Age is judged on the day of submission.
             application.applicant_minor = rules.is_minor(application.applicant_birth_date)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from ninja import Field, File, Form, Path, Router, Schema
 from ninja.files import UploadedFile
@@ -347,13 +347,12 @@ def withdraw_application(request: HttpRequest, application_id: uuid.UUID, payloa
 )
 def application_status(request: HttpRequest, application_id: uuid.UUID) -> dict[str, Any]:
     _user, application = _mine(request, application_id)
-    days = int(settings.PASSPORT_SERVICE_DAYS)
     return {
         "reference": references.display(application.reference),
         "status": application.status,
         "status_label": application.get_status_display(),
         "next_step": str(NEXT_STEP.get(application.status, "")),
-        "service_standard": service_standard(days),
+        "service_standard": service_standard(settings.PASSPORT_SERVICE_DAYS),
         "timeline": [
             {
                 "action": s.action,
@@ -380,7 +379,5 @@ def get_version(
     _user, application = _mine(request, application_id)
     version = application.versions.filter(number=number).first()
     if version is None:
-        from django.http import Http404
-
         raise Http404
     return version

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -239,15 +240,9 @@ def detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "actions": allowed_actions(application, user),
             "bill": application.bills.order_by("-issued_at").first(),
             "editable": EDITABLE.get(application.status),
-            "service_standard": service_standard(_service_days()),
+            "service_standard": service_standard(settings.PASSPORT_SERVICE_DAYS),
         },
     )
-
-
-def _service_days() -> int:
-    from django.conf import settings
-
-    return int(settings.PASSPORT_SERVICE_DAYS)
 
 
 @applicant_required

@@ -92,6 +92,13 @@ def _may(application: PassportApplication, actor: Any, who: Who) -> bool:
     return may(actor, Perm(who), application.office)
 
 
+def not_now(application: PassportApplication) -> ValidationError:
+    """The refusal of an action the application's status does not allow."""
+    return ValidationError(
+        _("This application is %(status)s: that cannot be done now.") % {"status": application.get_status_display()}
+    )
+
+
 def transition(
     application: PassportApplication,
     action: str,
@@ -105,9 +112,7 @@ def transition(
         raise RuntimeError("transition() runs inside the action's transaction")
     row = TRANSITIONS.get((application.status, action))
     if row is None or not _guard(application, action):
-        raise ValidationError(
-            _("This application is %(status)s: that cannot be done now.") % {"status": application.get_status_display()}
-        )
+        raise not_now(application)
     new_status, who = row
     if not _may(application, actor, who):
         raise Http404  # as if it did not exist: never reveal others' applications

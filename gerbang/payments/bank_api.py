@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -37,28 +38,32 @@ NOTIFICATION_FIELDS = {
 }
 
 
-def _answer(bank: Bank | None, status: int, payload: dict[str, Any]) -> HttpResponse:
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated bank and the secrets its request was checked against (read once per request)."""
+
+    bank: Bank
+    secrets: list[bytes]
+
+
+def _answer(caller: Caller | None, status: int, payload: dict[str, Any]) -> HttpResponse:
+    """JSON, signed with the bank's first secret when the request was authenticated."""
     body = json.dumps(payload, separators=(",", ":")).encode()
     response = HttpResponse(body, status=status, content_type="application/json")
-    if bank is not None:
-        secrets = signatures.load_secrets(settings.BANK_SECRETS_DIR, bank.code)[:1]
-        if secrets:
-            response[signatures.HEADER] = signatures.header_value(secrets, body)
+    if caller is not None:
+        response[signatures.HEADER] = signatures.header_value(caller.secrets[:1], body)
     return response
 
 
-def _authenticated_bank(request: HttpRequest, body: bytes) -> Bank | None:
+def _authenticated_bank(request: HttpRequest, body: bytes) -> Caller | None:
     code = request.headers.get(BANK_HEADER, "")
     bank = Bank.objects.filter(code=code, is_active=True).first() if re.fullmatch(r"[a-z0-9-]{1,20}", code) else None
     try:
         if bank is None:
             raise signatures.BadSignature("unknown bank")
+        secrets = signatures.load_secrets(settings.BANK_SECRETS_DIR, bank.code)
         signatures.verify(
-            request.headers.get(signatures.HEADER),
-            body,
-            signatures.load_secrets(settings.BANK_SECRETS_DIR, bank.code),
-            method=request.method or "",
-            path=request.path,
+            request.headers.get(signatures.HEADER), body, secrets, method=request.method or "", path=request.path
         )
     except signatures.BadSignature as exc:
         security_log.warning(
@@ -70,18 +75,18 @@ def _authenticated_bank(request: HttpRequest, body: bytes) -> Bank | None:
             exc,
         )
         return None
-    return bank
+    return Caller(bank, secrets)
 
 
 @csrf_exempt
 @require_GET
 def bill_inquiry(request: HttpRequest, billing_code: str) -> HttpResponse:
-    bank = _authenticated_bank(request, b"")
-    if bank is None:
+    caller = _authenticated_bank(request, b"")
+    if caller is None:
         return _answer(None, 401, {"error": "unauthorized"})
     bill = Bill.objects.filter(billing_code=billing_code).first() if billing_codes.is_valid(billing_code) else None
     if bill is None:
-        return _answer(bank, 404, {"error": "unknown billing code"})
+        return _answer(caller, 404, {"error": "unknown billing code"})
     payload = {
         "billing_code": bill.billing_code,
         "amount": bill.amount,
@@ -94,8 +99,8 @@ def bill_inquiry(request: HttpRequest, billing_code: str) -> HttpResponse:
     if not actions.payable(bill):
         # Expired (even if not yet marked so), paid or cancelled: nobody may take money for it.
         status = "expired" if bill.status == Bill.Status.ISSUED else bill.status
-        return _answer(bank, 409, payload | {"status": status, "payable": False})
-    return _answer(bank, 200, payload | {"payable": True})
+        return _answer(caller, 409, payload | {"status": status, "payable": False})
+    return _answer(caller, 200, payload | {"payable": True})
 
 
 def parse_notification(data: Any) -> tuple[actions.Notification | None, dict[str, str]]:
@@ -140,19 +145,20 @@ def parse_notification(data: Any) -> tuple[actions.Notification | None, dict[str
 @require_POST
 def notification(request: HttpRequest) -> HttpResponse:
     body = request.body
-    bank = _authenticated_bank(request, body)
-    if bank is None:
+    caller = _authenticated_bank(request, body)
+    if caller is None:
         return _answer(None, 401, {"error": "unauthorized"})
+    bank = caller.bank
     try:
         data = json.loads(body)
     except ValueError:
-        return _answer(bank, 422, {"error": "invalid request", "fields": {"body": "not JSON"}})
+        return _answer(caller, 422, {"error": "invalid request", "fields": {"body": "not JSON"}})
     parsed, errors = parse_notification(data)
     if parsed is not None and parsed.bank_code != bank.code:
         parsed, errors = None, {"bank_code": "differs from the signing bank"}
     if parsed is None:
-        return _answer(bank, 422, {"error": "invalid request", "fields": errors})
+        return _answer(caller, 422, {"error": "invalid request", "fields": errors})
     if parsed.paid_at > timezone.now() + dt.timedelta(minutes=5):
-        return _answer(bank, 422, {"error": "invalid request", "fields": {"paid_at": "in the future"}})
+        return _answer(caller, 422, {"error": "invalid request", "fields": {"paid_at": "in the future"}})
     outcome = actions.receive_notification(bank, parsed)
-    return _answer(bank, 200, {"status": outcome})
+    return _answer(caller, 200, {"status": outcome})

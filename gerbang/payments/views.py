@@ -14,11 +14,14 @@ from .models import Bill, Payment
 
 def _paid_bill(request: HttpRequest, public_id: str) -> tuple[Bill, Payment]:
     application = application_for_filer(request.user, public_id)
-    bill = application.bills.filter(status=Bill.Status.PAID).first()
-    found = receipts.verified_payment(bill.ntpn, bill.billing_code) if bill else None
-    if found is None:
+    payment = (
+        Payment.objects.select_related("bank", "bill")
+        .filter(bill__application=application, bill__status=Bill.Status.PAID, outcome=Payment.Outcome.CREDITED)
+        .first()
+    )
+    if payment is None or payment.bill is None:
         raise Http404
-    return found
+    return payment.bill, payment
 
 
 @applicant_required
