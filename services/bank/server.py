@@ -7,7 +7,9 @@ POST /<channel>/pay            ask again, record the payment and its notificatio
 GET  /receipts/<NTB>           the receipt
 GET  /api/status               JSON: notifications pending/acknowledged/failed, the last delivery error
 GET  /api/v1/statements/<YYYY-MM-DD>.mt940 | .camt053.xml   signed by Gerbang: end-of-day statement
-POST /api/test/pay             only with --test-api: record a payment without inquiry (any amount)
+GET  /api/v1/payments/<NTPN>   signed by Gerbang: that payment's notification, as sent (an NTPN check)
+POST /api/test/pay             only with --test-api: record a payment without inquiry (any amount, any past
+                               booking day, or with its notification lost)
 GET  /healthz                  "ok"
 """
 
@@ -67,6 +69,7 @@ STATE_LABELS = {
     "pending": ("Notification pending", "Menunggu konfirmasi Gerbang"),
     "acknowledged": ("Notified to Gerbang", "Sudah diterima Gerbang"),
     "failed": ("Notification refused: needs a person", "Ditolak Gerbang: perlu ditangani petugas"),
+    "held": ("Notification held (test API: never sent)", "Notifikasi ditahan (uji: tidak dikirim)"),
 }
 STATUS_LABELS = {
     "expired": ("This bill has expired.", "Tagihan sudah kedaluwarsa."),
@@ -129,6 +132,7 @@ class BankHandler(DispatchingHandler):
             (r"/receipts/(SBX[0-9]{13})", {"GET": self._receipt}),
             (r"/api/status", {"GET": self._status}),
             (r"/api/v1/statements/([0-9]{4}-[0-9]{2}-[0-9]{2})\.(mt940|camt053\.xml)", {"GET": self._statement}),
+            (r"/api/v1/payments/([A-Z0-9]{16})", {"GET": self._payment_lookup}),
             (r"/healthz", {"GET": lambda: Response(HTTPStatus.OK, b"ok\n", "text/plain")}),
         ]
         if self.server.bank.test_api:
@@ -424,18 +428,45 @@ class BankHandler(DispatchingHandler):
                 return _json(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "give the amount: Gerbang knows no such bill"})
             parsed["amount"] = answer.data["amount"]
             parsed["payer_name"] = str(answer.data.get("payer_name", ""))[:200]
-        payment, _ = bank.store.record_payment(bank_code=bank.gerbang.bank_code, test=True, **parsed)
+        booked_at, notify = parsed.pop("booked_at"), parsed.pop("notify")
+        if booked_at is not None and (
+            booked_at.astimezone(WIB).date() < bank.store.opened() or booked_at > dt.datetime.now(WIB)
+        ):
+            return _json(
+                HTTPStatus.BAD_REQUEST,
+                {"error": "invalid request", "fields": {"booked_at": "not a past time while the account was open"}},
+            )
+        payment, _ = bank.store.record_payment(
+            bank_code=bank.gerbang.bank_code, test=True, notify=notify, now=booked_at, **parsed
+        )
         bank.notifier.wake()
         return _json(HTTPStatus.CREATED, payment.as_json())
 
-    def _statement(self, day_text: str, kind: str) -> Response:
-        bank = self.server.bank
+    def _signed_by_gerbang(self) -> list[bytes] | None:
+        """The shared secrets if this GET carries Gerbang's valid signature over its path; else None (logged)."""
         path = urlsplit(self.path).path
-        secrets_ = bank.gerbang.secrets()
+        secrets_ = self.server.bank.gerbang.secrets()
         try:
             verify(self.headers.get(HEADER), b"", secrets_, method="GET", path=path)
         except BadSignature as exc:
-            log.warning("refused statement request %s: %s", path, exc)
+            log.warning("refused %s: %s", path, exc)
+            return None
+        return secrets_
+
+    def _payment_lookup(self, ntpn: str) -> Response:
+        """Gerbang checks an NTPN an applicant typed in: the payment's notification, byte for byte, signed."""
+        secrets_ = self._signed_by_gerbang()
+        if secrets_ is None:
+            return _json(HTTPStatus.UNAUTHORIZED, {"error": "unauthorized"})
+        body = self.server.bank.store.notification_body(ntpn)
+        if body is None:
+            return self._signed(_json(HTTPStatus.NOT_FOUND, {"error": "no payment has this NTPN"}), secrets_)
+        return self._signed(Response(HTTPStatus.OK, body, "application/json"), secrets_)
+
+    def _statement(self, day_text: str, kind: str) -> Response:
+        bank = self.server.bank
+        secrets_ = self._signed_by_gerbang()
+        if secrets_ is None:
             return _json(HTTPStatus.UNAUTHORIZED, {"error": "unauthorized"})
         try:
             day = dt.date.fromisoformat(day_text)
@@ -465,7 +496,7 @@ def parse_test_payment(data: Any) -> tuple[dict[str, Any] | None, dict[str, str]
     """The fields of ``POST /api/test/pay``, or ``(None, field errors)``."""
     if not isinstance(data, dict):
         return None, {"body": "must be a JSON object"}
-    allowed = {"billing_code", "amount", "channel", "paid_at", "account"}
+    allowed = {"billing_code", "amount", "channel", "paid_at", "account", "booked_at", "notify"}
     errors = {name: "unexpected field" for name in data if name not in allowed}
     code = data.get("billing_code")
     if not (isinstance(code, str) and re.fullmatch(r"[0-9]{1,40}", code)):
@@ -484,12 +515,31 @@ def parse_test_payment(data: Any) -> tuple[dict[str, Any] | None, dict[str, str]
                 raise ValueError
         except ValueError:
             errors["paid_at"] = "an ISO 8601 time with its offset"
+    booked_at: dt.datetime | None = None
+    if data.get("booked_at") is not None:
+        try:
+            booked_at = dt.datetime.fromisoformat(str(data["booked_at"]))
+            if booked_at.utcoffset() is None:
+                raise ValueError
+        except ValueError:
+            errors["booked_at"] = "an ISO 8601 time with its offset"
+    notify = data.get("notify", True)
+    if not isinstance(notify, bool):
+        errors["notify"] = "true or false"
     account = data.get("account")
     if account is not None and not (isinstance(account, str) and ACCOUNT.fullmatch(account)):
         errors["account"] = "6 to 20 digits"
     if errors:
         return None, errors
-    return {"billing_code": code, "amount": amount, "channel": channel, "paid_at": paid_at, "account": account}, {}
+    return {
+        "billing_code": code,
+        "amount": amount,
+        "channel": channel,
+        "paid_at": paid_at,
+        "account": account,
+        "booked_at": booked_at,
+        "notify": notify,
+    }, {}
 
 
 # --- HTML ------------------------------------------------------------------------------------------
@@ -619,6 +669,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--account", default=env("BANK_ACCOUNT", "0001234567890"), help="Gerbang's account here")
     parser.add_argument("--test-api", action="store_true", help="enable POST /api/test/pay (development only)")
+    parser.add_argument(
+        "--opened",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="the account's first day, YYYY-MM-DD, when the data folder is new (default today; for tests)",
+    )
     parser.add_argument("--retry-base", type=float, default=1.0, help="first retry delay in seconds (doubles)")
     parser.add_argument("--retry-cap", type=float, default=60.0, help="longest retry delay in seconds")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Gerbang")
@@ -636,7 +692,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bank %(levelname)s %(message)s", stream=sys.stderr)
     try:
-        store = Store(args.data)
+        store = Store(args.data, opened=args.opened)
         gerbang = Gerbang(args.gerbang, args.code, args.secrets, timeout=args.timeout)
         notifier = Notifier(store, gerbang, retry_base=args.retry_base, retry_cap=args.retry_cap)
         bank = Bank(store, gerbang, notifier, test_api=args.test_api, account=args.account)

@@ -84,6 +84,9 @@ def mt940(statement: Statement) -> str:
         )
         lines.append(f":86:NTPN {payment.ntpn} BILLING {payment.billing_code}")
         lines.append(_swift(f"PAID {value.isoformat()} {payment.channel.upper()} {payment.terminal_id}")[:65])
+        # The payer reference is base64url; "_" is not in the SWIFT character set, so it travels as standard
+        # base64 ("-" -> "+", "_" -> "/") and the reader maps it back.
+        lines.append(f"PAYER {payment.payer_ref.replace('-', '+').replace('_', '/')}")
     lines += [f":62F:C{day}IDR{_mt_amount(statement.closing)}", f":64:C{day}IDR{_mt_amount(statement.closing)}", "-"]
     return "\r\n".join(lines) + "\r\n"
 
@@ -171,7 +174,7 @@ def _entry(stmt: ET.Element, number: int, payment: Payment) -> None:
     _sub(proprietary, "Ref", payment.ntpn)
     _path(details, "RmtInf/Strd/CdtrRefInf/Ref", payment.billing_code)
     _path(details, "RltdDts/AccptncDtTm", paid.isoformat())
-    _sub(details, "AddtlTxInf", f"{payment.channel} {payment.terminal_id}")
+    _sub(details, "AddtlTxInf", f"CHANNEL {payment.channel} TERMINAL {payment.terminal_id} PAYER {payment.payer_ref}")
 
 
 def parse_camt053(data: bytes) -> dict[str, Any]:

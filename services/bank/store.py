@@ -41,7 +41,7 @@ WIB = timezone(timedelta(hours=7), "WIB")  # the bank's clock: Jakarta, no dayli
 CHANNELS = {"teller": "TLR-01", "atm": "ATM-07", "mobile": "MOB-APP"}  # channel -> terminal id
 NTPN_ALPHABET = string.ascii_uppercase + string.digits
 NTPN_LENGTH = 16
-STATES = ("pending", "acknowledged", "failed")
+STATES = ("pending", "acknowledged", "failed", "held")  # held: a lost notification (test API), never sent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     payment_id INTEGER NOT NULL UNIQUE REFERENCES payments (id),
     notification_id TEXT NOT NULL UNIQUE,
     body TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'acknowledged', 'failed')),
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'acknowledged', 'failed', 'held')),
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,
     last_attempt_at TEXT,
@@ -172,18 +172,45 @@ def keyed_ref(key: bytes, value: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def _upgrade_outbox(path: Path) -> None:
+    """A database made before the ``held`` state existed gets the outbox table with the wider check.
+
+    All in one ``BEGIN IMMEDIATE`` transaction (SQLite's DDL is transactional), so a
+    crash half-way leaves the old table as it was, and two processes cannot race.
+    """
+    with closing(sqlite3.connect(path, timeout=10, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone()
+            if row is not None and "'held'" not in row[0]:
+                db.execute("ALTER TABLE outbox RENAME TO outbox_before_held")
+                db.execute("DROP INDEX IF EXISTS outbox_due")
+                for statement in SCHEMA.split(";"):
+                    if "outbox" in statement and statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO outbox SELECT * FROM outbox_before_held")
+                db.execute("DROP TABLE outbox_before_held")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
 class Store:
     """The bank's SQLite database and its local key, in the data folder."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, opened: date | None = None) -> None:
+        """``opened``: the account's first day when the database is created (default today); ignored after."""
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "bank.sqlite3"
         self._key = load_or_create_key(self.folder / "payer.key")
+        _upgrade_outbox(self.path)
         with closing(sqlite3.connect(self.path, timeout=10)) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('opened', ?)", (now_wib().date().isoformat(),))
+            first_day = (opened or now_wib().date()).isoformat()
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('opened', ?)", (first_day,))
             db.commit()
 
     @contextmanager
@@ -221,6 +248,7 @@ class Store:
         request_id: str | None = None,
         paid_at: datetime | None = None,
         test: bool = False,
+        notify: bool = True,
         now: datetime | None = None,
     ) -> tuple[Payment, bool]:
         """Record a payment and queue its notification, in one transaction: ``(payment, created)``.
@@ -228,6 +256,8 @@ class Store:
         ``account`` is ``None`` for cash. A ``request_id`` seen before returns that
         payment (``created`` false), so a form sent twice pays once. Unless ``test``,
         a billing code this bank already took money for raises :class:`AlreadyPaid`.
+        Without ``notify`` (the test API's lost notification) the notification is
+        stored ``held`` and never sent: only the statement and an NTPN check show it.
         """
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}")
@@ -287,8 +317,14 @@ class Store:
                 "payer_ref": payer_ref,
             }
             db.execute(
-                "INSERT INTO outbox (payment_id, notification_id, body, next_attempt_at) VALUES (?, ?, ?, ?)",
-                (payment_id, notification_id, json.dumps(body, separators=(",", ":")), booked.timestamp()),
+                "INSERT INTO outbox (payment_id, notification_id, body, next_attempt_at, state) VALUES (?, ?, ?, ?, ?)",
+                (
+                    payment_id,
+                    notification_id,
+                    json.dumps(body, separators=(",", ":")),
+                    booked.timestamp(),
+                    "pending" if notify else "held",
+                ),
             )
             payment = self._payment(db, "p.id = ?", payment_id)
         log.info(
@@ -302,6 +338,14 @@ class Store:
                 return self._payment(db, "p.ntb = ?", ntb)
             except LookupError:
                 return None
+
+    def notification_body(self, ntpn: str) -> bytes | None:
+        """The notification of the payment with ``ntpn``, byte for byte as sent (or held)."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT o.body FROM outbox o JOIN payments p ON p.id = o.payment_id WHERE p.ntpn = ?", (ntpn,)
+            ).fetchone()
+        return None if row is None else str(row[0]).encode()
 
     def by_request(self, request_id: str) -> Payment | None:
         """The payment a confirmation form (its one-time request id) already made, if any."""

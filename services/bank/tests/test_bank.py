@@ -22,7 +22,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import Message
@@ -33,7 +35,7 @@ from typing import Any
 import pytest
 from stdnum import damm
 
-from services.bank import statements
+from services.bank import export, statements
 from services.bank.protocol import (
     BadSignature,
     Gerbang,
@@ -65,6 +67,11 @@ INVALID_BILL = code("12345678901238")
 IN_PROCESS_BILL = code("12345678901239")
 EXPIRED_BILL = code("98765432109876")
 UNKNOWN_BILL = code("55555555555555")
+HELD_BILL = code("22222222222221")
+SENT_BILL = code("22222222222222")
+LOOKUP_BILL = code("22222222222223")
+LOST_BILL = code("22222222222224")
+EXPORT_BILL = code("22222222222225")
 ISSUED = (TELLER_BILL, RETRY_BILL, RESTART_BILL, TEST_API_BILL, INVALID_BILL, IN_PROCESS_BILL)
 FIELDS = {
     "notification_id",
@@ -219,7 +226,162 @@ def test_a_payment_and_its_notification_are_recorded_together_once(tmp_path: Pat
             account=None,
             paid_at=datetime(2026, 1, 1),
         )
-    assert store.status()["notifications"] == {"pending": 2, "acknowledged": 0, "failed": 0}
+    assert store.status()["notifications"] == {"pending": 2, "acknowledged": 0, "failed": 0, "held": 0}
+
+
+def test_the_opened_day_is_set_when_the_database_is_created_only(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bank", opened=date(2026, 5, 1))
+    assert store.opened() == date(2026, 5, 1)
+    assert Store(tmp_path / "bank", opened=date(2026, 6, 1)).opened() == date(2026, 5, 1)  # ignored: it exists
+    assert Store(tmp_path / "bank").opened() == date(2026, 5, 1)
+    before = datetime.now(WIB).date()
+    fresh = Store(tmp_path / "other").opened()
+    assert fresh in {before, datetime.now(WIB).date()}  # default: today at the bank
+
+
+# The database as the bank made it before the ``held`` state: written out here, not derived from the code.
+SCHEMA_BEFORE_HELD = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE payments (
+    id INTEGER PRIMARY KEY,
+    ntb TEXT NOT NULL UNIQUE,
+    ntpn TEXT NOT NULL UNIQUE,
+    billing_code TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    payer_name TEXT NOT NULL DEFAULT '',
+    paid_at TEXT NOT NULL,
+    booked_at TEXT NOT NULL,
+    booked_date TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    terminal_id TEXT NOT NULL,
+    payer_ref TEXT NOT NULL,
+    request_id TEXT UNIQUE,
+    test INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX payments_billing_code ON payments (billing_code);
+CREATE INDEX payments_booked_date ON payments (booked_date);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    payment_id INTEGER NOT NULL UNIQUE REFERENCES payments (id),
+    notification_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'acknowledged', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_attempt_at TEXT,
+    last_error TEXT,
+    answer TEXT,
+    done_at TEXT);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+"""
+
+
+def _old_row(db: sqlite3.Connection, number: int, state: str, billing_code: str) -> None:
+    ntb, ntpn = f"SBX000000000000{number}", f"OLDNTPN00000000{number}"
+    db.execute(
+        "INSERT INTO payments (id, ntb, ntpn, billing_code, amount, paid_at, booked_at, booked_date, channel,"
+        " terminal_id, payer_ref) VALUES (?, ?, ?, ?, 350000, '2026-05-02T10:00:00+07:00',"
+        " '2026-05-02T10:00:00+07:00', '2026-05-02', 'teller', 'TLR-01', 'ref')",
+        (number, ntb, ntpn, billing_code),
+    )
+    body = json.dumps({"ntb": ntb, "ntpn": ntpn}, separators=(",", ":"))
+    acknowledged = state == "acknowledged"
+    db.execute(
+        "INSERT INTO outbox (payment_id, notification_id, body, state, attempts, next_attempt_at, last_attempt_at,"
+        " last_error, answer, done_at) VALUES (?, ?, ?, ?, ?, 1777777777.5, ?, ?, ?, ?)",
+        (
+            number,
+            f"SBX-{number}-0000000{number}",
+            body,
+            state,
+            2 if acknowledged else 1,
+            "2026-05-02T03:00:01Z",
+            "HTTP 500",
+            '{"status": "credited"}' if acknowledged else None,
+            "2026-05-02T03:00:01Z" if acknowledged else None,
+        ),
+    )
+
+
+def test_an_outbox_made_before_held_is_upgraded_in_place(tmp_path: Path) -> None:
+    folder = tmp_path / "bank"
+    folder.mkdir()
+    with closing(sqlite3.connect(folder / "bank.sqlite3")) as db:
+        db.executescript(SCHEMA_BEFORE_HELD)
+        db.execute("INSERT INTO meta (key, value) VALUES ('opened', '2026-05-01')")
+        _old_row(db, 1, "acknowledged", TELLER_BILL)
+        _old_row(db, 2, "pending", RETRY_BILL)
+        db.commit()
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # really the old check
+            db.execute("UPDATE outbox SET state = 'held' WHERE id = 1")
+        db.rollback()
+        rows_before = db.execute("SELECT * FROM outbox ORDER BY id").fetchall()
+
+    store = Store(folder, opened=date(2026, 6, 1))
+    with closing(sqlite3.connect(store.path)) as db:
+        assert db.execute("SELECT * FROM outbox ORDER BY id").fetchall() == rows_before  # every column survived
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"meta", "payments", "outbox"}  # no table left over from the move
+        [index] = db.execute("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = 'outbox_due'")
+        assert index == ("outbox",)
+        schema = db.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
+        assert "'held'" in schema
+    assert store.opened() == date(2026, 5, 1)  # the old database keeps its first day
+    old = store.payment("SBX0000000000001")
+    assert old is not None and old.state == "acknowledged" and old.answer == {"status": "credited"}
+    assert [row.notification_id for row in store.due(1777777778)] == ["SBX-2-00000002"]
+    held, _ = store.record_payment(
+        bank_code=BANK, billing_code=UNKNOWN_BILL, amount=5, channel="atm", account=None, test=True, notify=False
+    )
+    assert held.state == "held" and held.id == 3
+    assert store.status()["notifications"] == {"pending": 1, "acknowledged": 1, "failed": 0, "held": 1}
+    with closing(sqlite3.connect(store.path)) as db:
+        schema_after = db.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
+        rows_after = db.execute("SELECT * FROM outbox ORDER BY id").fetchall()
+    again = Store(folder)  # opening an upgraded database changes nothing
+    with closing(sqlite3.connect(again.path)) as db:
+        assert db.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0] == schema_after
+        assert db.execute("SELECT * FROM outbox ORDER BY id").fetchall() == rows_after
+
+
+def test_a_held_notification_is_never_sent_but_counted_and_readable(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bank")
+    record: dict[str, Any] = {"bank_code": BANK, "amount": 350_000, "channel": "atm", "account": "1234567890"}
+    earlier, later = datetime(2026, 6, 1, 9, 0, tzinfo=WIB), datetime(2026, 6, 1, 10, 0, tzinfo=WIB)
+    held, _ = store.record_payment(billing_code=HELD_BILL, notify=False, now=earlier, **record)
+    sent, _ = store.record_payment(billing_code=SENT_BILL, now=later, **record)
+    assert (held.state, sent.state) == ("held", "pending")
+    far = time.time() + 10**9
+    assert [row.notification_id for row in store.due(far)] == [sent.notification_id]  # the older held one is not
+    assert store.next_due() == later.timestamp()
+    assert store.requeue(earlier.timestamp() - 3600) == 1  # only the pending row is moved
+    with closing(sqlite3.connect(store.path)) as db:
+        rows = dict(db.execute("SELECT payment_id, state || ' ' || next_attempt_at FROM outbox").fetchall())
+    assert rows == {held.id: f"held {earlier.timestamp()}", sent.id: f"pending {earlier.timestamp() - 3600}"}
+    assert [row.notification_id for row in store.due(far)] == [sent.notification_id]
+    assert store.status()["notifications"] == {"pending": 1, "acknowledged": 0, "failed": 0, "held": 1}
+    assert [p.ntb for p in store.booked_on(date(2026, 6, 1))] == [held.ntb, sent.ntb]  # booked all the same
+
+    sent_body = store.notification_body(sent.ntpn)
+    assert sent_body == store.due(far)[0].body.encode()  # the very bytes the notifier sends
+    held_body = store.notification_body(held.ntpn)
+    assert held_body is not None
+    data = json.loads(held_body)
+    assert held_body == json.dumps(data, separators=(",", ":")).encode()  # compact, as stored
+    assert data == {
+        "notification_id": held.notification_id,
+        "bank_code": BANK,
+        "billing_code": HELD_BILL,
+        "amount": 350_000,
+        "paid_at": "2026-06-01T09:00:00+07:00",
+        "ntb": held.ntb,
+        "ntpn": held.ntpn,
+        "channel": "atm",
+        "terminal_id": "ATM-07",
+        "payer_ref": store.payer_ref("1234567890"),
+    }
+    assert list(data) == list(json.loads(sent_body))  # the same fields in the same order
+    assert store.notification_body("A" * 16) is None
+    assert store.notification_body(held.ntb) is None  # an NTB is not an NTPN
 
 
 # --- A fake Gerbang --------------------------------------------------------------------------------
@@ -435,7 +597,7 @@ def test_deliver_due_retries_with_back_off_until_acknowledged(tmp_path: Path, ge
     bodies = {r.body for r in gerbang.for_bill(IN_PROCESS_BILL)}
     assert len(bodies) == 1  # every retry is the very same notification
     status = store.status()
-    assert status["notifications"] == {"pending": 0, "acknowledged": 1, "failed": 0}
+    assert status["notifications"] == {"pending": 0, "acknowledged": 1, "failed": 0, "held": 0}
     assert "without a valid signature" in status["last_error"]["error"]
 
 
@@ -448,7 +610,7 @@ def test_a_refused_notification_is_failed_not_retried(tmp_path: Path, gerbang: F
     [delivery] = notifier.deliver_due(time.time())
     assert delivery.outcome == "failed" and "422" in delivery.detail
     assert notifier.deliver_due(time.time() + 3600) == []
-    assert store.status()["notifications"] == {"pending": 0, "acknowledged": 0, "failed": 1}
+    assert store.status()["notifications"] == {"pending": 0, "acknowledged": 0, "failed": 1, "held": 0}
     assert len(gerbang.for_bill(INVALID_BILL)) == 1
 
 
@@ -505,6 +667,76 @@ def test_end_of_day_statements(tmp_path: Path) -> None:
     empty = statements.build(store, date(2026, 6, 2), account="1", bank_code=BANK)
     assert (empty.sequence, empty.opening, empty.closing, empty.entries) == (4, 700_100, 700_100, [])
     assert ":61:" not in statements.mt940(empty)
+
+
+def _account_with_ref_chars(store: Store, *chars: str) -> str:
+    """An account number whose payer reference (under this store's key) holds every one of ``chars``."""
+    for number in range(10_000_000, 10_010_000):
+        if all(char in store.payer_ref(str(number)) for char in chars):
+            return str(number)
+    raise AssertionError(f"no account gives a reference with {chars}")
+
+
+def _mt940_entries(text: str) -> dict[str, list[str]]:
+    """The lines of each ``:61:`` entry up to the next one or the closing balance, by NTB."""
+    entries: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in text.split("\r\n"):
+        if line.startswith((":61:", ":62F:")):
+            current = []
+            if line.startswith(":61:"):
+                entries[line.rsplit("//", 1)[1]] = current
+        current.append(line)
+    return entries
+
+
+def _camt_additional_info(document: bytes) -> dict[str, str]:
+    """``AddtlTxInf`` of each camt.053 entry, by NTB."""
+    ns = {"c": statements.CAMT053}
+    root = ET.fromstring(document)  # noqa: S314 (the bank's own output)
+    return {
+        str(entry.findtext("c:AcctSvcrRef", namespaces=ns)): str(
+            entry.findtext("c:NtryDtls/c:TxDtls/c:AddtlTxInf", namespaces=ns)
+        )
+        for entry in root.iterfind("c:BkToCstmrStmt/c:Stmt/c:Ntry", ns)
+    }
+
+
+def test_statements_carry_the_payer_reference(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bank", opened=date(2026, 5, 30))
+    account = _account_with_ref_chars(store, "-", "_")
+    ref = store.payer_ref(account)
+    booked = datetime(2026, 6, 1, 9, 30, tzinfo=WIB)
+    mobile, _ = store.record_payment(
+        bank_code=BANK, billing_code=TELLER_BILL, amount=350_000, channel="mobile", account=account, now=booked
+    )
+    cash, _ = store.record_payment(
+        bank_code=BANK, billing_code=RETRY_BILL, amount=100, channel="teller", account=None, now=booked, test=True
+    )
+    assert mobile.payer_ref == ref and "-" in ref and "_" in ref
+    statement = statements.build(store, date(2026, 6, 1), account="0001234567890", bank_code=BANK, now=booked)
+
+    entries = _mt940_entries(statements.mt940(statement))
+    swift_ref = ref.replace("-", "+").replace("_", "/")
+    assert entries[mobile.ntb] == [
+        f":61:2606010601C350000,00NTRF{TELLER_BILL}//{mobile.ntb}",
+        f":86:NTPN {mobile.ntpn} BILLING {TELLER_BILL}",
+        "PAID 2026-06-01T09:30:00+07:00 MOBILE MOB-APP",
+        f"PAYER {swift_ref}",
+    ]
+    assert entries[cash.ntb][3] == f"PAYER {cash.payer_ref.replace('-', '+').replace('_', '/')}"
+    for lines in entries.values():
+        assert all(re.fullmatch(r"[A-Za-z0-9/?:().,'+ -]{1,65}", line) for line in lines)  # SWIFT x, 65 wide
+    payer = entries[mobile.ntb][3].removeprefix("PAYER ")
+    assert "-" not in payer and "_" not in payer
+    read_back = payer.replace("+", "-").replace("/", "_")  # what the reader does
+    assert read_back == ref == json.loads(store.notification_body(mobile.ntpn) or b"")["payer_ref"]
+
+    info = _camt_additional_info(statements.camt053(statement))
+    assert info == {
+        mobile.ntb: f"CHANNEL mobile TERMINAL MOB-APP PAYER {ref}",  # XML carries base64url as it is
+        cash.ntb: f"CHANNEL teller TERMINAL TLR-01 PAYER {cash.payer_ref}",
+    }
 
 
 # --- The bank as a process -------------------------------------------------------------------------
@@ -801,3 +1033,262 @@ def test_the_secrets_file_may_appear_after_the_start_and_statements_are_served(
         assert started.process.wait(timeout=15) == 0
     printed = started.output.read_text()
     assert "cannot read the secrets file" in printed and "bank listening on" in printed
+
+
+# --- Past bookings, lost notifications, NTPN checks and exported statements -------------------------
+
+
+def gerbang_get(url: str, path: str, secret: bytes, *, t: int | None = None) -> tuple[int, Message, bytes, str]:
+    """A GET signed the way Gerbang signs one without body: over ``"<t>.GET <path>"``."""
+    t = int(time.time()) if t is None else t
+    return http(url + path, headers={"Gerbang-Signature": f"t={t},v1={_mac(secret, f'{t}.GET {path}'.encode())}"})
+
+
+def pay_by_test_api(bank: BankProcess, **fields: Any) -> tuple[int, dict[str, Any]]:
+    status, _, answer, _ = http(
+        bank.url + "/api/test/pay", "POST", json.dumps(fields).encode(), {"Content-Type": "application/json"}
+    )
+    return status, json.loads(answer)
+
+
+def at(day: date, hour: int, minute: int = 0) -> str:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=WIB).isoformat()
+
+
+OPENED_DAYS_AGO = 3
+
+
+@pytest.fixture(scope="module")
+def old_bank(tmp_path_factory: pytest.TempPathFactory, gerbang: FakeGerbang) -> Iterator[BankProcess]:
+    """A bank with the test API whose account opened three days ago (``--opened``)."""
+    base = tmp_path_factory.mktemp("old-bank")
+    secrets_path = _secrets_file(base / "keys", gerbang.secret)
+    opened = datetime.now(WIB).date() - timedelta(days=OPENED_DAYS_AGO)
+    extra = ("--test-api", "--opened", opened.isoformat(), "--retry-base", "0.1", "--retry-cap", "0.5")
+    process = start_bank(base, gerbang.url, secrets_path, *extra)
+    try:
+        yield process
+        process.process.send_signal(signal.SIGTERM)
+        assert process.process.wait(timeout=15) == 0
+    finally:
+        stop(process.process)
+
+
+def test_the_opened_option_sets_the_first_statement_day(old_bank: BankProcess, gerbang: FakeGerbang) -> None:
+    opened = datetime.now(WIB).date() - timedelta(days=OPENED_DAYS_AGO)
+    status, _, body, _ = gerbang_get(old_bank.url, f"/api/v1/statements/{opened}.mt940", gerbang.secret)
+    assert status == 200 and body.decode().split("\r\n")[2] == ":28C:1/1"
+    before = opened - timedelta(days=1)
+    status, _, body, _ = gerbang_get(old_bank.url, f"/api/v1/statements/{before}.mt940", gerbang.secret)
+    assert status == 404 and json.loads(body)["error"] == "the account was not open that day"
+
+
+def test_the_test_api_refuses_a_bad_booking_time_or_notify(old_bank: BankProcess) -> None:
+    today = datetime.now(WIB).date()
+    opened = today - timedelta(days=OPENED_DAYS_AGO)
+    count = old_bank.status()["payments"]["count"]
+    soon = (datetime.now(WIB) + timedelta(minutes=5)).isoformat()
+    for booked_at in (soon, at(opened - timedelta(days=1), 12), "2026-06-01T10:00:00", "yesterday", 17):
+        status, answer = pay_by_test_api(old_bank, billing_code=LOST_BILL, amount=5, booked_at=booked_at)
+        assert status == 400 and set(answer["fields"]) == {"booked_at"}, (booked_at, answer)
+    # The day before opening, one second before midnight at the bank (WIB), even when written in UTC.
+    last_second = datetime(opened.year, opened.month, opened.day, tzinfo=WIB) - timedelta(seconds=1)
+    for booked_at in (last_second.isoformat(), last_second.astimezone(UTC).isoformat()):
+        status, answer = pay_by_test_api(old_bank, billing_code=LOST_BILL, amount=5, booked_at=booked_at)
+        assert status == 400 and set(answer["fields"]) == {"booked_at"}, (booked_at, answer)
+    not_bools: tuple[Any, ...] = ("false", 0, 1, None, [], {})
+    for notify in not_bools:
+        status, answer = pay_by_test_api(old_bank, billing_code=LOST_BILL, amount=5, notify=notify)
+        assert status == 400 and set(answer["fields"]) == {"notify"}, (notify, answer)
+    assert old_bank.status()["payments"]["count"] == count  # nothing recorded
+    # The first second of the opened day is fine, written in any offset.
+    first_second = (datetime(opened.year, opened.month, opened.day, tzinfo=WIB) + timedelta(seconds=1)).astimezone(UTC)
+    status, answer = pay_by_test_api(
+        old_bank, billing_code=LOST_BILL, amount=5, booked_at=first_second.isoformat(), notify=True
+    )
+    assert status == 201, answer
+    assert datetime.fromisoformat(answer["paid_at"]) == first_second  # paid when booked, unless told otherwise
+    assert answer["paid_at"].endswith("+07:00")
+    status, _, body, _ = gerbang_get(old_bank.url, f"/api/v1/statements/{opened}.mt940", gerbang_secret(old_bank))
+    assert status == 200 and f"//{answer['ntb']}" in body.decode()
+
+
+def gerbang_secret(bank: BankProcess) -> bytes:
+    """The secret the bank was started with (its secrets file sits next to its data folder)."""
+    [secret] = load_secrets(bank.data.parent / "keys" / f"{BANK}.secrets")
+    return secret
+
+
+def test_a_payment_booked_yesterday_with_its_notification_lost(old_bank: BankProcess, gerbang: FakeGerbang) -> None:
+    yesterday = datetime.now(WIB).date() - timedelta(days=1)
+    held_before = old_bank.status()["notifications"]["held"]
+    status, lost = pay_by_test_api(
+        old_bank, billing_code=HELD_BILL, amount=120_000, channel="atm", booked_at=at(yesterday, 10), notify=False
+    )
+    assert status == 201, lost
+    assert lost["notification"] == {"state": "held", "attempts": 0, "answer": None}
+    status, sent = pay_by_test_api(
+        old_bank, billing_code=SENT_BILL, amount=80_000, account="12345678", booked_at=at(yesterday, 10, 5)
+    )
+    assert status == 201 and sent["notification"]["state"] == "pending", sent
+    # The held notification is older, so it would have gone first: once the later one is through, it never went.
+    gerbang.wait_for(lambda got: any(r.answer == 200 for r in got if SENT_BILL.encode() in r.body))
+    assert gerbang.for_bill(HELD_BILL) == []
+    summary = old_bank.wait_status(lambda s: s["notifications"]["pending"] == 0)
+    assert summary["notifications"]["held"] == held_before + 1
+
+    path = f"/api/v1/statements/{yesterday}.mt940"
+    status, headers, body, _ = gerbang_get(old_bank.url, path, gerbang.secret)
+    assert status == 200, body
+    verify(headers["Gerbang-Signature"], body, [gerbang.secret])
+    entries = _mt940_entries(body.decode())
+    day = f"{yesterday:%y%m%d}"
+    assert entries[lost["ntb"]][0] == f":61:{day}{day[2:]}C120000,00NTRF{HELD_BILL}//{lost['ntb']}"
+    assert entries[lost["ntb"]][1:] == [
+        f":86:NTPN {lost['ntpn']} BILLING {HELD_BILL}",
+        f"PAID {at(yesterday, 10)} ATM ATM-07",
+        f"PAYER {lost['payer_ref'].replace('-', '+').replace('_', '/')}",
+    ]
+    assert entries[sent["ntb"]][0] == f":61:{day}{day[2:]}C80000,00NTRF{SENT_BILL}//{sent['ntb']}"
+    today = yesterday + timedelta(days=1)
+    status, _, body, _ = gerbang_get(old_bank.url, f"/api/v1/statements/{today}.mt940", gerbang.secret)
+    assert status == 409  # today is not over; and the payments are not booked today anyway
+    earlier = yesterday - timedelta(days=1)
+    status, _, body, _ = gerbang_get(old_bank.url, f"/api/v1/statements/{earlier}.mt940", gerbang.secret)
+    assert status == 200 and lost["ntb"] not in body.decode() and sent["ntb"] not in body.decode()
+
+
+def test_gerbang_checks_an_ntpn(old_bank: BankProcess, gerbang: FakeGerbang) -> None:
+    status, paid = pay_by_test_api(old_bank, billing_code=LOOKUP_BILL, amount=75_000, channel="mobile")
+    assert status == 201, paid
+    gerbang.wait_for(lambda got: any(r.answer == 200 for r in got if LOOKUP_BILL.encode() in r.body))
+    [received] = gerbang.for_bill(LOOKUP_BILL)
+    path = f"/api/v1/payments/{paid['ntpn']}"
+    status, headers, body, _ = gerbang_get(old_bank.url, path, gerbang.secret)
+    assert status == 200 and headers["Content-Type"] == "application/json; charset=utf-8"
+    assert body == received.body  # byte for byte what was notified
+    assert verify(headers["Gerbang-Signature"], body, [gerbang.secret]) > 0  # signed over the body
+    with pytest.raises(BadSignature):
+        verify(headers["Gerbang-Signature"], body + b" ", [gerbang.secret])
+
+    status, lost = pay_by_test_api(old_bank, billing_code=LOST_BILL, amount=9_000, notify=False)
+    assert status == 201, lost
+    status, headers, body, _ = gerbang_get(old_bank.url, f"/api/v1/payments/{lost['ntpn']}", gerbang.secret)
+    assert status == 200, body
+    verify(headers["Gerbang-Signature"], body, [gerbang.secret])
+    assert body == Store(old_bank.data).notification_body(lost["ntpn"])
+    data = json.loads(body)
+    assert set(data) == FIELDS
+    assert {k: data[k] for k in ("notification_id", "ntb", "ntpn", "amount", "payer_ref")} == {
+        k: lost[k] for k in ("notification_id", "ntb", "ntpn", "amount", "payer_ref")
+    }
+
+    unknown = "Z" * 16 if paid["ntpn"] != "Z" * 16 else "Y" * 16
+    status, headers, body, _ = gerbang_get(old_bank.url, f"/api/v1/payments/{unknown}", gerbang.secret)
+    assert status == 404 and headers["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(body) == {"error": "no payment has this NTPN"}
+    verify(headers["Gerbang-Signature"], body, [gerbang.secret])
+
+    assert http(old_bank.url + path)[0] == 401
+    other = f"/api/v1/payments/{lost['ntpn']}"
+    t = int(time.time())
+    for signature in (
+        f"t={t},v1={_mac(secrets.token_bytes(32), f'{t}.GET {path}'.encode())}",  # another secret
+        f"t={t},v1={_mac(gerbang.secret, f'{t}.GET {other}'.encode())}",  # made for another NTPN
+        f"t={t},v1={_mac(gerbang.secret, f'{t}.POST {path}'.encode())}",  # another method
+        f"t={t - 400},v1={_mac(gerbang.secret, f'{t - 400}.GET {path}'.encode())}",  # stale
+        f"v1={_mac(gerbang.secret, f'{t}.GET {path}'.encode())}",  # no time
+    ):
+        status, headers, body, _ = http(old_bank.url + path, headers={"Gerbang-Signature": signature})
+        assert status == 401 and json.loads(body) == {"error": "unauthorized"}, signature
+        assert "Gerbang-Signature" not in headers
+    status, _, body, _ = gerbang_get(old_bank.url, path.lower(), gerbang.secret)  # not an NTPN
+    assert status == 404 and json.loads(body) == {"error": "not found"}
+
+
+def test_the_screens_show_a_held_payment(old_bank: BankProcess) -> None:
+    status, lost = pay_by_test_api(old_bank, billing_code=LOST_BILL, amount=1_000, notify=False)
+    assert status == 201, lost
+    status, _, body, _ = http(f"{old_bank.url}/receipts/{lost['ntb']}")
+    assert status == 200 and lost["ntpn"] in body.decode()
+    assert http(old_bank.url + "/")[0] == 200
+
+
+def _export(data: Path, secrets_path: Path, day: date, out: Path, *extra: str) -> int:
+    argv = ["--data", str(data), "--code", BANK, "--secrets", str(secrets_path), "--day", day.isoformat()]
+    return export.main([*argv, "--out", str(out), *extra])
+
+
+def test_export_writes_the_served_statement_and_its_signature(
+    old_bank: BankProcess, gerbang: FakeGerbang, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    yesterday = datetime.now(WIB).date() - timedelta(days=1)
+    status, paid = pay_by_test_api(old_bank, billing_code=EXPORT_BILL, amount=42_000, booked_at=at(yesterday, 15))
+    assert status == 201, paid
+    secrets_path = _secrets_file(tmp_path / "keys", gerbang.secret)
+    out = tmp_path / "out" / "finance"
+
+    assert _export(old_bank.data, secrets_path, yesterday, out, "--format", "mt940") == 0
+    target = out / f"{BANK}-{yesterday}.mt940"
+    assert capsys.readouterr().out == f"{target}\n"
+    _, _, served, _ = gerbang_get(old_bank.url, f"/api/v1/statements/{yesterday}.mt940", gerbang.secret)
+    written = target.read_bytes()
+    assert written == served and f"//{paid['ntb']}".encode() in written
+    [signature] = (out / f"{target.name}.sig").read_text(encoding="ascii").splitlines()
+    assert (out / f"{target.name}.sig").read_text(encoding="ascii") == signature + "\n"
+    assert re.fullmatch(r"t=[0-9]+,v1=[0-9a-f]{64}", signature)
+    assert abs(verify(signature, written, [gerbang.secret]) - time.time()) < 60
+    with pytest.raises(BadSignature):
+        verify(signature, written.replace(b"42000,00", b"42001,00"), [gerbang.secret])
+    with pytest.raises(BadSignature):
+        verify(signature, written, [secrets.token_bytes(32)])
+
+    assert _export(old_bank.data, secrets_path, yesterday, out, "--format", "camt053") == 0
+    target = out / f"{BANK}-{yesterday}.camt053.xml"
+    assert capsys.readouterr().out == f"{target}\n"
+    _, _, served, _ = gerbang_get(old_bank.url, f"/api/v1/statements/{yesterday}.camt053.xml", gerbang.secret)
+    written = target.read_bytes()
+    verify((out / f"{target.name}.sig").read_text(encoding="ascii").strip(), written, [gerbang.secret])
+
+    def without_creation_time(document: bytes) -> bytes:  # the one thing that differs: when it was made
+        stripped, count = re.subn(rb"<CreDtTm>[^<]+</CreDtTm>", b"<CreDtTm />", document)
+        assert count == 2
+        return stripped
+
+    assert without_creation_time(written) == without_creation_time(served)
+    assert paid["ntb"] in statements.parse_camt053(written)["entries"][-1]["ntb"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{BANK}-{yesterday}.{ext}" for ext in ("mt940", "mt940.sig", "camt053.xml", "camt053.xml.sig")
+    )
+
+
+def test_export_refuses_an_open_day_a_day_before_opening_and_no_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    today = datetime.now(WIB).date()
+    opened = today - timedelta(days=2)
+    data, out = tmp_path / "data", tmp_path / "out"
+    Store(data, opened=opened)
+    secrets_path = _secrets_file(tmp_path / "keys", secrets.token_bytes(32))
+
+    assert _export(data, secrets_path, today, out) == 2
+    assert "not over" in capsys.readouterr().err
+    assert _export(data, secrets_path, today + timedelta(days=1), out) == 2
+    assert "not over" in capsys.readouterr().err
+    assert _export(data, secrets_path, opened - timedelta(days=1), out, "--format", "camt053") == 2
+    assert "not open" in capsys.readouterr().err
+    assert not out.exists()  # nothing written for a refused day
+
+    missing = tmp_path / "nowhere"
+    assert _export(missing, tmp_path / "missing.secrets", opened, out) == 2
+    assert "cannot read the secrets" in capsys.readouterr().err
+    assert not missing.exists()  # refused before any database is made
+    empty = tmp_path / "empty.secrets"
+    empty.write_text("# no secret yet\n" + "ab" * 16 + "\n")  # only a secret that is too short
+    assert _export(data, empty, opened, out) == 2
+    assert "no secret" in capsys.readouterr().err
+    assert not out.exists()
+
+    assert _export(data, secrets_path, opened, out) == 0  # the opened day itself is fine: an empty statement
+    text = (out / f"{BANK}-{opened}.mt940").read_bytes().decode()
+    assert text.split("\r\n")[2:4] == [":28C:1/1", f":60F:C{opened:%y%m%d}IDR0,00"]
