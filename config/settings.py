@@ -336,3 +336,7 @@ BILL_VALIDITY = {"passport": timedelta(days=int(os.environ.get("GERBANG_PASSPORT
 # A bill stays "issued" this long after its expiry, so a payment made in time whose notification
 # arrives late is still credited (and what the bill held is kept).
 BILL_LATE_NOTIFICATION_GRACE = timedelta(hours=int(os.environ.get("GERBANG_BILL_GRACE_HOURS", "24")))
+# The sandbox bank's API and Gerbang's collection account there (seed_demo registers them; a real bank's
+# address and account are set on its Bank row).
+BANK_SANDBOX_URL = os.environ.get("GERBANG_BANK_URL", f"http://127.0.0.1:{os.environ.get('GERBANG_BANK_PORT', '8003')}")
+BANK_SANDBOX_ACCOUNT = os.environ.get("GERBANG_BANK_ACCOUNT", "0001234567890")

@@ -10,6 +10,7 @@ from gerbang.core import views as core_views
 from gerbang.identity import views as identity_views
 from gerbang.organisation import views as organisation_views
 from gerbang.payments import bank_api
+from gerbang.payments import staff_views as payment_staff_views
 from gerbang.payments import views as payment_views
 from gerbang.public import views as public_views
 from gerbang.tariffs import views as tariff_views
@@ -58,6 +59,10 @@ staff_patterns = (
         path("tarif/", tariff_views.manage, name="tariffs"),
         path("kunci-keamanan/", security_keys.security_keys, name="security_keys"),
         path("identitas/klaim/", identity_views.settle_claim, name="identity_claims"),
+        path("pembayaran/pengecualian/", payment_staff_views.exceptions, name="payment_exceptions"),
+        path("pembayaran/pengecualian/<int:pk>/", payment_staff_views.exception_detail, name="payment_exception"),
+        path("pembayaran/rekonsiliasi/", payment_staff_views.statements, name="statements"),
+        path("pembayaran/rekonsiliasi/<int:pk>/", payment_staff_views.statement_detail, name="statement"),
         path("permohonan/", application_staff_views.lookup, name="applications"),
         path("permohonan/<str:reference>/", application_staff_views.detail, name="application"),
         path(
@@ -87,6 +92,7 @@ application_patterns = (
         path("<uuid:public_id>/dokumen/<int:document_id>/", application_views.document, name="document"),
         path("<uuid:public_id>/kuitansi/", payment_views.receipt, name="receipt"),
         path("<uuid:public_id>/kuitansi.pdf", payment_views.receipt_pdf, name="receipt_pdf"),
+        path("<uuid:public_id>/cek-ntpn/", payment_views.ntpn_check, name="ntpn_check"),
     ],
     "applications",
 )

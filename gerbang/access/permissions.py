@@ -37,6 +37,10 @@ class Perm(StrEnum):
     VERIFY_IDENTITY = "identity.verify_at_office"
     # Ask an applicant for another document (a new version of the application).
     REQUEST_DOCUMENTS = "applications.request_documents"
+    # Resolve money that could not be credited: a refund, or an acceptance a second officer approves.
+    RESOLVE_PAYMENT_EXCEPTIONS = "payments.resolve_exceptions"
+    # Read reconciled bank statements and their reports.
+    VIEW_RECONCILIATION = "payments.view_reconciliation"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -64,6 +68,10 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     ),
     Perm.VERIFY_IDENTITY: frozenset({Role.FRONT_DESK, Role.OFFICE_HEAD}),
     Perm.REQUEST_DOCUMENTS: frozenset({Role.DOCUMENT_VERIFIER}),
+    Perm.RESOLVE_PAYMENT_EXCEPTIONS: frozenset({Role.FINANCE_OFFICER}),
+    Perm.VIEW_RECONCILIATION: frozenset(
+        {Role.FINANCE_OFFICER, Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
+    ),
 }
 
 Unit = Office | Division | None

@@ -44,6 +44,8 @@ DEMO_STAFF = [
     DemoStaff(Role.ISSUING_OFFICER, "penerbit", "Gilang Ramadhan", Scope.OFFICE),
     DemoStaff(Role.LOCKER_ATTENDANT, "loker", "Hendra Wijaya", Scope.OFFICE),
     DemoStaff(Role.FINANCE_OFFICER, "keuangan", "Indah Permata", Scope.OFFICE),
+    # A second finance officer, national: approves acceptances the first proposes, and sees unknown codes.
+    DemoStaff(Role.FINANCE_OFFICER, "keuangan-pusat", "Nanda Pratiwi", Scope.DIRECTORATE),
     DemoStaff(Role.DENY_LIST_MAINTAINER, "cekal", "Joko Susilo", Scope.OFFICE),
     DemoStaff(Role.OFFICE_HEAD, "kakanim", "Kartika Sari", Scope.OFFICE),
     DemoStaff(Role.REGIONAL_SUPERVISOR, "kanwil", "Lukman Hakim", Scope.DIVISION),

@@ -50,6 +50,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_manage_tariffs": may(user, Perm.MANAGE_TARIFFS),
         "can_view_applications": may_anywhere(user, Perm.VIEW_APPLICANT_DATA),
         "can_verify_identity": may_anywhere(user, Perm.VERIFY_IDENTITY),
+        "can_resolve_payments": may_anywhere(user, Perm.RESOLVE_PAYMENT_EXCEPTIONS),
+        "can_view_reconciliation": may_anywhere(user, Perm.VIEW_RECONCILIATION),
     }
     return render(request, "staff/dashboard.html", context)
 

@@ -16,6 +16,7 @@ from ninja.files import UploadedFile
 from gerbang.accounts.api_auth import APPLICANT_AUTH
 from gerbang.accounts.models import User
 from gerbang.core.api_types import IsoDate, errors
+from gerbang.core.errors import ServiceUnavailable
 from gerbang.organisation.models import Office
 
 from . import actions, references, rules, selectors
@@ -119,6 +120,22 @@ class SubmitIn(Schema):
 
 class WithdrawIn(Schema):
     reason: str = Field("", max_length=500, pattern=PLAIN_TEXT)
+
+
+class NtpnCheckIn(Schema):
+    ntpn: str = Field(..., max_length=40, description="The NTPN on the bank's receipt (16 letters and digits)")
+
+
+class NtpnCheckOut(Schema):
+    outcome: Literal["credited", "duplicate", "exception", "other_bill", "not_found"] = Field(
+        ...,
+        description=(
+            "credited: the bank confirmed it and the fee is paid; duplicate: Gerbang already had it; exception: "
+            "the bank has it but it cannot be credited as it is (a finance officer resolves it); other_bill: the "
+            "payment is for another billing code; not_found: no bank has a payment with this NTPN"
+        ),
+    )
+    bill: BillOut | None
 
 
 class StepOut(Schema):
@@ -338,6 +355,23 @@ def submit_application(request: HttpRequest, application_id: uuid.UUID, payload:
 def withdraw_application(request: HttpRequest, application_id: uuid.UUID, payload: WithdrawIn) -> dict[str, Any]:
     user, application = _mine(request, application_id)
     return _out(actions.withdraw(application, actor=user, reason=payload.reason), user)
+
+
+@router.post(
+    "/applications/{application_id}/ntpn-check",
+    response={200: NtpnCheckOut, **errors(400, 401, 404, 422, 503)},
+    summary="Paid but still unpaid here? Have the NTPN checked with the bank now",
+)
+def ntpn_check(request: HttpRequest, application_id: uuid.UUID, payload: NtpnCheckIn) -> dict[str, Any]:
+    from gerbang.payments.actions import check_ntpn
+    from gerbang.payments.bank_client import BankUnavailable
+
+    user, application = _mine(request, application_id)
+    try:
+        outcome = check_ntpn(application, payload.ntpn, actor=user)
+    except BankUnavailable as exc:
+        raise ServiceUnavailable("The bank cannot be reached right now; try again in a few minutes.") from exc
+    return {"outcome": outcome, "bill": _bill(application)}
 
 
 @router.get(

@@ -1,5 +1,5 @@
 """The periodic tasks. Installed by migration core.0002; a new migration re-applies them when this list changes
-(core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills)."""
+(core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills, core.0005 reconciliation)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("clear-expired-sessions", "gerbang.core.tasks.clear_expired_sessions", "D", None),
     ("audit-checkpoint", "gerbang.audit.tasks.checkpoint", "I", 1),
     ("expire-bills", "gerbang.payments.tasks.expire_bills", "I", 5),
+    # Hourly: a day's statement is fetched once it is over; later runs find it reconciled and change nothing.
+    ("reconcile-statements", "gerbang.payments.tasks.reconcile", "H", None),
 ]
 
 

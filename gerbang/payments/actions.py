@@ -1,33 +1,60 @@
 """The only code that changes bills and payments. Each action writes its audit event in the same transaction.
 
-Only :func:`credit` marks a bill paid; it is called from the notification path
-(:func:`receive_notification`) and, in the reconciliation step, from the
-statement path. No person can record a payment: there is no screen, command or
-API for it (a test pins the callers of ``credit``).
+Only :func:`credit` marks a bill paid. It is called from :func:`_receive`, the
+one receiving path for money a bank proved: a pushed notification, the bank's
+signed answer to an applicant's NTPN check, or a statement line that was never
+notified (gerbang/payments/reconciliation.py); and from
+:func:`decide_acceptance`, which credits such a stored payment when two finance
+officers accept it. No person can record a payment: there is no screen, command
+or API for it (a test pins the callers of ``credit``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from gerbang.access.permissions import Perm, require
 from gerbang.audit.actions import record
 
 from . import billing_codes
 from .models import Bank, Bill, Payment, PaymentException
 
 
-def ensure_bank(code: str, name: str, *, actor: Any) -> Bank:
-    """Register a collecting bank (idempotent). Its secret is exchanged out of band: ``manage.py bank_secret``."""
+def ensure_bank(code: str, name: str, *, actor: Any, api_url: str = "", account: str = "") -> Bank:
+    """Register a collecting bank, or bring its API address and account up to date (idempotent).
+
+    Its secret is exchanged out of band: ``manage.py bank_secret``.
+    """
     with transaction.atomic():
-        bank, created = Bank.objects.get_or_create(code=code, defaults={"name": name})
+        bank, created = Bank.objects.select_for_update().get_or_create(
+            code=code, defaults={"name": name, "api_url": api_url, "account": account}
+        )
         if created:
-            record("payments.bank_registered", actor=actor, obj=bank, details={"code": code})
+            record(
+                "payments.bank_registered",
+                actor=actor,
+                obj=bank,
+                details={"code": code, "api_url": api_url, "account": account},
+            )
+        elif (bank.api_url, bank.account) != (api_url, account):
+            before = {"api_url": bank.api_url, "account": bank.account}
+            bank.api_url, bank.account = api_url, account
+            bank.save(update_fields=["api_url", "account"])
+            record(
+                "payments.bank_changed",
+                actor=actor,
+                obj=bank,
+                details={"before": before, "after": {"api_url": api_url, "account": account}},
+            )
     return bank
 
 
@@ -210,3 +237,217 @@ def expire_bills(now: dt.datetime | None = None) -> int:
             record("payments.bill_expired", actor=None, obj=bill)
             expired += 1
     return expired
+
+
+# --- An applicant's NTPN check -------------------------------------------------------------------------
+
+NTPN_CHECKS_PER_HOUR = 5
+
+
+def check_ntpn(application: Any, ntpn: str, *, actor: Any) -> str:
+    """The applicant typed the NTPN from a bank receipt: ask the banks now, and receive the payment if one has it.
+
+    A bank's answer is its signed notification of that payment, so it goes through
+    the same receiving path as a pushed notification. Returns "credited",
+    "duplicate" (already received), "exception", "other_bill" (the payment is
+    for a billing code that is not this application's) or "not_found".
+    Raises ValidationError (bad format, too many checks) or BankUnavailable.
+    """
+    from gerbang.audit.models import AuditEvent
+
+    from . import bank_client
+    from .bank_api import parse_notification
+
+    ntpn = "".join(ntpn.split()).upper()
+    if not re.fullmatch(r"[A-Z0-9]{16}", ntpn):
+        raise ValidationError({"ntpn": _("An NTPN has 16 letters and digits, as printed on the bank's receipt.")})
+    recent = AuditEvent.objects.filter(
+        action="payments.ntpn_checked",
+        object_type=application._meta.label_lower,
+        object_id=str(application.pk),
+        occurred_at__gte=timezone.now() - dt.timedelta(hours=1),
+    ).count()
+    if recent >= NTPN_CHECKS_PER_HOUR:
+        raise ValidationError({"ntpn": _("Too many checks for this application. Try again in an hour.")})
+    codes = set(Bill.objects.filter(application=application).values_list("billing_code", flat=True))
+    outcome, bank_code = "not_found", ""
+    for bank in Bank.objects.filter(is_active=True).exclude(api_url="").order_by("code"):
+        data = bank_client.lookup_ntpn(bank, ntpn)
+        if data is None:
+            continue
+        notification, _errors = parse_notification(data)
+        if notification is None:
+            raise bank_client.BankUnavailable(f"{bank.code}: the NTPN check answer is not a valid notification")
+        bank_code = bank.code
+        if notification.billing_code not in codes:
+            outcome = "other_bill"
+        else:
+            outcome = receive_notification(bank, notification, source=Payment.Source.NTPN_CHECK)
+        break
+    with transaction.atomic():
+        record(
+            "payments.ntpn_checked",
+            actor=actor,
+            obj=application,
+            office=getattr(application, "office", None),
+            details={"ntpn": ntpn, "bank": bank_code, "outcome": outcome},
+        )
+    return outcome
+
+
+# --- The exception queue (finance officers) ------------------------------------------------------------
+
+# Which reasons may end in an acceptance; every reason may end in a refund.
+ACCEPTABLE = {PaymentException.Reason.AFTER_EXPIRY}
+
+
+def exception_office(exception: PaymentException) -> Any:
+    """The office whose finance officers resolve it; None (the directorate's) when no application is known."""
+    bill = exception.payment.bill
+    return bill.application.office if bill is not None and bill.application is not None else None
+
+
+def _locked_exception(exception: PaymentException, actor: Any) -> PaymentException:
+    locked = (
+        PaymentException.objects.select_for_update(of=("self",))
+        .select_related("payment__bill__application", "payment__bank")
+        .get(pk=exception.pk)
+    )
+    require(actor, Perm.RESOLVE_PAYMENT_EXCEPTIONS, exception_office(locked))
+    return locked
+
+
+def _note(note: str) -> str:
+    note = note.strip()
+    if len(note) < 5:
+        raise ValidationError({"note": _("Say what you checked and why (at least a few words).")})
+    return note[:500]
+
+
+def acceptance_refusal(exception: PaymentException) -> str | None:
+    """Why this money cannot be accepted for its bill now, or None when it can."""
+    payment, bill = exception.payment, exception.payment.bill
+    if exception.reason not in ACCEPTABLE:
+        return _("Only a payment made after its bill expired can be accepted; this one can only be refunded.")
+    if bill is None or bill.status not in (Bill.Status.ISSUED, Bill.Status.EXPIRED):
+        return _("The bill is no longer waiting for payment.")
+    if payment.amount != bill.amount:
+        return _("The amount differs from the bill.")
+    application = bill.application
+    if application is not None and (application.paid_at is not None or application.withdrawn_at is not None):
+        return _("The application is already paid or was withdrawn.")
+    return None
+
+
+def instruct_refund(exception: PaymentException, *, actor: Any, note: str) -> PaymentException:
+    """Refund the money to its payer through the bank that took it (the bank reads the instruction)."""
+    note = _note(note)
+    with transaction.atomic():
+        exception = _locked_exception(exception, actor)
+        if exception.status not in (PaymentException.Status.OPEN, PaymentException.Status.ACCEPTANCE_PROPOSED):
+            raise ValidationError(
+                {"status": _("Another finance officer has already dealt with this item: reload the page.")}
+            )
+        exception.status = PaymentException.Status.REFUND
+        exception.resolved_by = actor
+        exception.resolved_at = timezone.now()
+        exception.resolution_note = note
+        exception.refund_reference = f"RF{exception.pk:010d}"
+        exception.save()
+        record(
+            "payments.refund_instructed",
+            actor=actor,
+            obj=exception,
+            office=exception_office(exception),
+            details={
+                "reference": exception.refund_reference,
+                "payment": exception.payment_id,
+                "ntpn": exception.payment.ntpn,
+                "amount": exception.payment.amount,
+                "note": note,
+            },
+        )
+    return exception
+
+
+def propose_acceptance(exception: PaymentException, *, actor: Any, note: str) -> PaymentException:
+    """First finance officer: accept the money for its bill. Takes effect only when a second officer approves."""
+    note = _note(note)
+    with transaction.atomic():
+        exception = _locked_exception(exception, actor)
+        if exception.status != PaymentException.Status.OPEN:
+            raise ValidationError(
+                {"status": _("Another finance officer has already dealt with this item: reload the page.")}
+            )
+        refusal = acceptance_refusal(exception)
+        if refusal:
+            raise ValidationError({"status": refusal})
+        exception.status = PaymentException.Status.ACCEPTANCE_PROPOSED
+        exception.proposed_by = actor
+        exception.proposed_at = timezone.now()
+        exception.proposal_note = note
+        exception.save()
+        record(
+            "payments.acceptance_proposed",
+            actor=actor,
+            obj=exception,
+            office=exception_office(exception),
+            details={"payment": exception.payment_id, "note": note},
+        )
+    return exception
+
+
+def decide_acceptance(exception: PaymentException, *, actor: Any, approve: bool, note: str) -> PaymentException:
+    """Second finance officer: approve (the bill is credited with the proven payment) or send it back to open."""
+    note = _note(note)
+    with transaction.atomic():
+        exception = _locked_exception(exception, actor)
+        if exception.status != PaymentException.Status.ACCEPTANCE_PROPOSED:
+            raise ValidationError(
+                {"status": _("Another finance officer has already dealt with this item: reload the page.")}
+            )
+        if exception.proposed_by_id == actor.pk:
+            raise ValidationError({"status": _("A second finance officer must decide on your proposal.")})
+        office = exception_office(exception)
+        if not approve:
+            exception.status = PaymentException.Status.OPEN
+            exception.proposed_by = None
+            exception.proposed_at = None
+            exception.proposal_note = ""
+            exception.save()
+            record("payments.acceptance_rejected", actor=actor, obj=exception, office=office, details={"note": note})
+            return exception
+        if exception.payment.bill_id is not None:
+            exception.payment.bill = (
+                Bill.objects.select_for_update(of=("self",))
+                .select_related("application")
+                .get(pk=exception.payment.bill_id)
+            )
+        refusal = acceptance_refusal(exception)
+        if refusal:
+            raise ValidationError({"status": refusal})
+        bill = exception.payment.bill
+        assert bill is not None  # acceptance_refusal refuses a payment without a bill
+        if bill.application is not None:
+            # A new billing code the applicant asked for meanwhile is no longer needed.
+            for other in Bill.objects.select_for_update().filter(application=bill.application, status="issued"):
+                if other.pk != bill.pk:
+                    other.status = Bill.Status.CANCELLED
+                    other.save(update_fields=["status"])
+                    record("payments.bill_cancelled", actor=actor, obj=other, details={"reason": "paid late, accepted"})
+        exception.status = PaymentException.Status.ACCEPTED
+        exception.resolved_by = actor
+        exception.resolved_at = timezone.now()
+        exception.resolution_note = note
+        exception.save()
+        record(
+            "payments.acceptance_approved",
+            actor=actor,
+            obj=exception,
+            office=office,
+            details={"payment": exception.payment_id, "bill": bill.billing_code, "note": note},
+        )
+        # Money a bank proved (the payment row came from a notification or a statement), credited on the
+        # word of two finance officers: never money a person typed in.
+        credit(bill, exception.payment)
+    return exception

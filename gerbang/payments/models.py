@@ -19,6 +19,14 @@ class Bank(models.Model):
     code = models.SlugField(_("bank code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
     is_active = models.BooleanField(_("active"), default=True)
+    api_url = models.URLField(
+        _("bank API address"),
+        blank=True,
+        help_text=_("Where Gerbang fetches statements and checks NTPNs; requests and answers are signed."),
+    )
+    account = models.CharField(
+        _("collection account"), max_length=34, blank=True, help_text=_("Gerbang's account number at this bank.")
+    )
 
     class Meta:
         verbose_name = _("bank")
@@ -75,6 +83,7 @@ class Payment(models.Model):
     class Source(models.TextChoices):
         NOTIFICATION = "notification", _("Signed notification")
         STATEMENT = "statement", _("Bank statement")
+        NTPN_CHECK = "ntpn_check", _("Bank's signed answer to an NTPN check")
 
     class Outcome(models.TextChoices):
         CREDITED = "credited", _("Credited to the bill")
@@ -115,7 +124,13 @@ class Payment(models.Model):
 
 
 class PaymentException(models.Model):
-    """Money received that could not be credited: it waits for a finance officer, never silently dropped."""
+    """Money received that could not be credited: it waits for a finance officer, never silently dropped.
+
+    A finance officer instructs a refund, or proposes to accept the money for
+    its bill; an acceptance takes effect only when a second finance officer
+    approves it (never the proposer: also a database check). Every item rests
+    on a :class:`Payment`, i.e. money a bank proved.
+    """
 
     class Reason(models.TextChoices):
         UNKNOWN_CODE = "unknown_code", _("Unknown billing code")
@@ -125,22 +140,124 @@ class PaymentException(models.Model):
         BILL_CANCELLED = "bill_cancelled", _("The bill was cancelled")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", _("Waiting for a decision")
+        ACCEPTANCE_PROPOSED = "proposed", _("Acceptance waiting for a second finance officer")
         REFUND = "refund", _("Refund instructed")
-        ACCEPTED = "accepted", _("Accepted")
+        ACCEPTED = "accepted", _("Accepted and credited")
 
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="exception")
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
     opened_at = models.DateTimeField(_("opened at"))
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("acceptance proposed at"), null=True, blank=True)
+    proposal_note = models.CharField(_("reason for acceptance"), max_length=500, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolution_note = models.CharField(_("resolution note"), max_length=500, blank=True)
+    refund_reference = models.CharField(_("refund reference"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("payment exception")
         verbose_name_plural = _("payment exceptions")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "proposed"]) | (Q(resolved_by__isnull=False) & ~Q(resolution_note="")),
+                name="exception_resolved_by_someone",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["proposed", "accepted"]) | Q(proposed_by__isnull=False),
+                name="exception_acceptance_proposed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | ~Q(resolved_by=F("proposed_by")),
+                name="exception_acceptance_second_officer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="refund") | ~Q(refund_reference=""), name="exception_refund_has_reference"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.payment} · {self.reason}"
+
+
+class Statement(models.Model):
+    """A bank's end-of-day statement, reconciled once: its hash is in the audit log, its entries below."""
+
+    class Format(models.TextChoices):
+        MT940 = "mt940", "MT940"
+        CAMT053 = "camt053", "camt.053"
+
+    class Source(models.TextChoices):
+        API = "api", _("Fetched over the bank's signed API")
+        FILE = "file", _("File with a verified detached signature")
+
+    bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="statements")
+    day = models.DateField(_("day"))
+    sequence = models.PositiveIntegerField(_("statement number"))
+    reference = models.CharField(_("bank's reference"), max_length=35)
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    source = models.CharField(_("source"), max_length=4, choices=Source.choices)
+    sha256 = models.CharField(_("SHA-256 of the statement"), max_length=64)
+    opening = models.BigIntegerField(_("opening balance"))
+    closing = models.BigIntegerField(_("closing balance"))
+    entry_count = models.PositiveIntegerField(_("entries"))
+    total = models.BigIntegerField(_("total credited"))
+    report = models.JSONField(_("report"), default=dict)
+    reconciled_at = models.DateTimeField(_("reconciled at"))
+
+    class Meta:
+        verbose_name = _("bank statement")
+        verbose_name_plural = _("bank statements")
+        ordering = ["-day", "bank__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "day"], name="statement_once_per_bank_day"),
+            models.UniqueConstraint(fields=["bank", "sequence"], name="statement_unique_sequence"),
+            models.CheckConstraint(condition=Q(closing=F("opening") + F("total")), name="statement_balances"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank.code} {self.day} #{self.sequence}"
+
+
+class StatementEntry(models.Model):
+    """One line of a statement and what reconciliation made of it."""
+
+    class Result(models.TextChoices):
+        MATCHED = "matched", _("Matched a notified payment")
+        CREDITED = "credited", _("Paid but never notified: credited from the statement")
+        EXCEPTION = "exception", _("Paid but never notified: in the exception queue")
+        MISMATCH = "mismatch", _("Differs from the notified payment")
+        UNIDENTIFIED = "unidentified", _("No NTPN: cannot be matched")
+
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="entries")
+    position = models.PositiveIntegerField(_("line"))
+    ntb = models.CharField(_("NTB"), max_length=32)
+    ntpn = models.CharField(_("NTPN"), max_length=16, blank=True)
+    billing_code = models.CharField(_("billing code"), max_length=40, blank=True)
+    amount = models.PositiveBigIntegerField(_("amount (rupiah)"))
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="statement_entries"
+    )
+    result = models.CharField(_("result"), max_length=12, choices=Result.choices)
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("statement entry")
+        verbose_name_plural = _("statement entries")
+        constraints = [
+            models.UniqueConstraint(fields=["statement", "position"], name="entry_unique_position"),
+            # A payment is booked once: the same money in two statements is a mismatch, never a second match.
+            models.UniqueConstraint(
+                fields=["payment"], condition=~Q(result="mismatch"), name="entry_payment_matched_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement} line {self.position}"

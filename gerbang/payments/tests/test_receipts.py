@@ -54,6 +54,9 @@ def test_anyone_can_check_a_receipt_and_sees_only_a_masked_name_and_the_amount(p
     forged = Client().get(f"/kuitansi/{bill.ntpn}/123456789012345/", headers={"accept-language": "en"})
     assert forged.status_code == 404 and "Not genuine" in forged.content.decode()
     assert Client().get(f"/kuitansi/ABCDEF0123456789/{bill.billing_code}/").status_code == 404
+    # The real numbers with characters added are not that receipt.
+    assert Client().get(f"/kuitansi/{bill.ntpn}XYZ/{bill.billing_code}/").status_code == 404
+    assert Client().get(f"/kuitansi/{bill.ntpn}/{bill.billing_code}9/").status_code == 404
 
 
 def test_an_unpaid_application_has_no_receipt() -> None:

@@ -22,7 +22,13 @@ class Command(BaseCommand):
         offices = load_offices(data / "immigration_offices.csv")
         tariffs = load_tariffs(data / "tariffs.csv")
         people = seed_demo_people()
-        ensure_bank("bank-sandbox", "Bank Sandbox (demo)", actor=None)
+        ensure_bank(
+            "bank-sandbox",
+            "Bank Sandbox (demo)",
+            actor=None,
+            api_url=settings.BANK_SANDBOX_URL,
+            account=settings.BANK_SANDBOX_ACCOUNT,
+        )
         self.stdout.write(
             f"seed_demo: offices {offices.created} created / {offices.unchanged} unchanged; "
             f"{tariffs} tariff versions added; {len(people)} demo accounts created"
