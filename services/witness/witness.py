@@ -6,7 +6,8 @@ one (an RFC 6962 consistency proof). It never trusts anything but the note
 signed with the log's key: the other JSON fields Gerbang serves are ignored.
 
 - :func:`decide` is the pure rule: last cosigned head + new note -> decision.
-- :class:`Store` keeps cosigned heads and refusals in SQLite.
+- :class:`Store` keeps cosigned heads, refusals and lottery draws in SQLite
+  (the draws' rules are in lottery.py).
 - :class:`Witness` runs one poll round: fetch, decide, cosign or refuse, store.
 - :class:`HttpGerbang` fetches from Gerbang's public API; tests may pass any
   object with the same two methods (:class:`Gerbang`).
@@ -25,7 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,10 +125,16 @@ class Cosigned:
 
 
 class Store:
-    """Cosigned heads and refusals in ``witness.sqlite3``; one connection per operation, so any thread may call."""
+    """Cosigned heads, refusals and draws in ``witness.sqlite3``; one connection per operation, so any thread may call.
+
+    A new database file is created readable by its owner only: it holds the
+    secrets of draws not revealed yet.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
         with self._db() as db:
             db.executescript(
                 """
@@ -136,6 +143,10 @@ class Store:
                     note TEXT NOT NULL, cosigned_at TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS refusals (
                     id INTEGER PRIMARY KEY, time TEXT NOT NULL, size INTEGER, reason TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS draws (
+                    draw_id TEXT PRIMARY KEY, secret TEXT NOT NULL, commitment TEXT NOT NULL,
+                    closes_at TEXT NOT NULL, committed_at TEXT NOT NULL, commit_signature TEXT NOT NULL,
+                    root TEXT, count INTEGER, revealed_at TEXT, reveal_signature TEXT);
                 """
             )
 
@@ -143,6 +154,26 @@ class Store:
     def _db(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=10)) as db, db:  # `with db` commits or rolls back
             yield db
+
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A connection for reads (and single writes, committed at the end)."""
+        return self._db()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction taken at once (``BEGIN IMMEDIATE``): read, decide, write, with no writer between.
+
+        Committed when the block ends, rolled back when it raises.
+        """
+        with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def latest(self) -> Cosigned | None:
         with self._db() as db:
