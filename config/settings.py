@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "gerbang.identity",
     "gerbang.applications",
     "gerbang.payments",
+    "gerbang.appointments",
     "gerbang.public",
 ]
 
@@ -332,7 +333,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 BANK_SECRETS_DIR = Path(os.environ.get("GERBANG_BANK_SECRETS_DIR", VAR_DIR / "keys" / "banks"))
 # How long a bill may be paid, per service (the appointments issue adds 2 hours for first-come slots
 # and 24 hours after a lottery draw).
-BILL_VALIDITY = {"passport": timedelta(days=int(os.environ.get("GERBANG_PASSPORT_BILL_DAYS", "7")))}
+BILL_VALIDITY = {
+    "passport": timedelta(days=int(os.environ.get("GERBANG_PASSPORT_BILL_DAYS", "7"))),
+    # A passport's bill is issued when a slot is allocated: 2 hours after a first-come booking, 24 hours
+    # after a draw (or a place from the waiting list); unpaid, the slot goes back to the waiting list.
+    "passport_first_come": timedelta(hours=int(os.environ.get("GERBANG_FIRST_COME_BILL_HOURS", "2"))),
+    "passport_lottery": timedelta(hours=int(os.environ.get("GERBANG_LOTTERY_BILL_HOURS", "24"))),
+}
 # A bill stays "issued" this long after its expiry, so a payment made in time whose notification
 # arrives late is still credited (and what the bill held is kept).
 BILL_LATE_NOTIFICATION_GRACE = timedelta(hours=int(os.environ.get("GERBANG_BILL_GRACE_HOURS", "24")))

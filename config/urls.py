@@ -6,6 +6,7 @@ from gerbang.accounts import password_reset, security_keys, staff_views
 from gerbang.accounts import views as account_views
 from gerbang.applications import staff_views as application_staff_views
 from gerbang.applications import views as application_views
+from gerbang.appointments import views as appointment_views
 from gerbang.core import views as core_views
 from gerbang.identity import views as identity_views
 from gerbang.organisation import views as organisation_views
@@ -21,6 +22,8 @@ public_patterns = (
         path("tarif/", public_views.tariffs, name="tariffs"),
         path("kanal-resmi/", public_views.official_channels, name="official_channels"),
         path("kuitansi/<str:ntpn>/<str:billing_code>/", payment_views.verify, name="receipt_verify"),
+        path("undian/<str:public_id>/", appointment_views.draw_page, name="draw"),
+        path("undian/<str:public_id>.json", appointment_views.draw_json, name="draw_json"),
     ],
     "public",
 )
@@ -93,6 +96,9 @@ application_patterns = (
         path("<uuid:public_id>/kuitansi/", payment_views.receipt, name="receipt"),
         path("<uuid:public_id>/kuitansi.pdf", payment_views.receipt_pdf, name="receipt_pdf"),
         path("<uuid:public_id>/cek-ntpn/", payment_views.ntpn_check, name="ntpn_check"),
+        path("<uuid:public_id>/undian/<int:release_id>/", appointment_views.request_lottery, name="request_lottery"),
+        path("<uuid:public_id>/jadwal/<int:slot_id>/", appointment_views.book, name="book_slot"),
+        path("<uuid:public_id>/jadwal/batal/", appointment_views.cancel, name="cancel_booking"),
     ],
     "applications",
 )

@@ -41,6 +41,8 @@ class Perm(StrEnum):
     RESOLVE_PAYMENT_EXCEPTIONS = "payments.resolve_exceptions"
     # Read reconciled bank statements and their reports.
     VIEW_RECONCILIATION = "payments.view_reconciliation"
+    # Open an office's slots and release them (lottery or first come, first served).
+    MANAGE_SLOTS = "appointments.manage_slots"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -69,6 +71,7 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.VERIFY_IDENTITY: frozenset({Role.FRONT_DESK, Role.OFFICE_HEAD}),
     Perm.REQUEST_DOCUMENTS: frozenset({Role.DOCUMENT_VERIFIER}),
     Perm.RESOLVE_PAYMENT_EXCEPTIONS: frozenset({Role.FINANCE_OFFICER}),
+    Perm.MANAGE_SLOTS: frozenset({Role.OFFICE_HEAD}),
     Perm.VIEW_RECONCILIATION: frozenset(
         {Role.FINANCE_OFFICER, Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
     ),

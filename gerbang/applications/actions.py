@@ -330,18 +330,6 @@ def submit(
             actor=actor,
             details={"reference": application.reference, "version": version.number, "fee_total": version.fee["total"]},
         )
-        if action == "submit":
-            # Until appointments exist (issue 6 issues the bill when a slot is allocated), submission commits
-            # the applicant to the service, so the bill is issued now, for the fee just frozen.
-            from gerbang.payments.actions import issue_bill
-
-            issue_bill(
-                application=application,
-                payer_name=application.applicant_name,
-                items=version.fee["items"],
-                service="passport",
-                actor=actor,
-            )
     return version
 
 
@@ -380,8 +368,10 @@ def withdraw(application: PassportApplication, *, actor: User, reason: str = "")
         application.withdrawn_at = timezone.now()
         application.save(update_fields=["withdrawn_at"])
         transition(application, "withdraw", actor=actor, note=reason.strip())
+        from gerbang.appointments.actions import release_withdrawn
         from gerbang.payments.actions import cancel_open_bills
 
+        release_withdrawn(application, actor=actor)
         cancel_open_bills(application, actor=actor, reason="application withdrawn")
     return application
 

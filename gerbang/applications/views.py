@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from gerbang.accounts.decorators import applicant_required
 from gerbang.accounts.models import User
 from gerbang.accounts.views import apply_form_errors
+from gerbang.appointments.views import appointment_context
 from gerbang.audit.actions import record_view
 from gerbang.identity.actions import current_identity
 
@@ -241,6 +242,7 @@ def detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "bill": application.bills.order_by("-issued_at").first(),
             "editable": EDITABLE.get(application.status),
             "service_standard": service_standard(settings.PASSPORT_SERVICE_DAYS),
+            "appointment": appointment_context(application),
         },
     )
 

@@ -51,15 +51,16 @@ EDITABLE: dict[str, str] = {Status.DRAFT: "all", Status.DOCUMENTS_REQUESTED: "do
 NEXT_STEP: dict[str, Any] = {
     Status.DRAFT: gettext_lazy("Complete every step and submit. Nothing is sent to the office before you submit."),
     Status.SUBMITTED: gettext_lazy(
-        "Next: pay the fee at a bank with the billing code and book an appointment at the office "
-        "(both open in Gerbang shortly). Never pay anyone in person."
+        "Next: ask for an appointment at the office on this page. When a slot is allocated to you, you get a billing "
+        "code: pay it at a bank before the time shown, or the slot goes to the next on the waiting list. Never "
+        "pay anyone in person."
     ),
     Status.DOCUMENTS_REQUESTED: gettext_lazy(
         "An officer asked for another document. Upload it and submit again; your earlier version stays on record."
     ),
     Status.PAID: gettext_lazy(
-        "The fee is paid: the bank's proof reached Gerbang. Next: book an appointment at the office "
-        "(opens in Gerbang shortly)."
+        "The fee is paid: the bank's proof reached Gerbang. Next: come to your appointment at the office with "
+        "your ID card; the time is on this page."
     ),
     Status.WITHDRAWN: gettext_lazy("This application was withdrawn. You may start a new one."),
 }

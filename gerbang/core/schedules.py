@@ -1,5 +1,6 @@
 """The periodic tasks. Installed by migration core.0002; a new migration re-applies them when this list changes
-(core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills, core.0005 reconciliation)."""
+(core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills, core.0005 reconciliation,
+core.0006 the lottery draws)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("expire-bills", "gerbang.payments.tasks.expire_bills", "I", 5),
     # Hourly: a day's statement is fetched once it is over; later runs find it reconciled and change nothing.
     ("reconcile-statements", "gerbang.payments.tasks.reconcile", "H", None),
+    # Every minute: lotteries whose request window closed are drawn (docs/lottery.md).
+    ("run-draws", "gerbang.appointments.tasks.run_due_draws", "I", 1),
 ]
 
 

@@ -235,6 +235,11 @@ def expire_bills(now: dt.datetime | None = None) -> int:
             bill.status = Bill.Status.EXPIRED
             bill.save(update_fields=["status"])
             record("payments.bill_expired", actor=None, obj=bill)
+            if bill.application is not None:
+                # What the bill held (a slot) goes to the next on the waiting list.
+                from gerbang.appointments.actions import release_unpaid
+
+                release_unpaid(bill.application)
             expired += 1
     return expired
 

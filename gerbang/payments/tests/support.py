@@ -8,6 +8,7 @@ import secrets as pysecrets
 from pathlib import Path
 from typing import Any
 
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from gerbang.applications.tests.support import load_demo_tariffs
 from gerbang.conftest import build_office, build_user
 from gerbang.identity.models import CitizenIdentity
 from gerbang.payments import signatures
+from gerbang.payments.actions import issue_bill
 from gerbang.payments.models import Bank, Bill
 
 _ntpn_seq = iter(range(10**6))
@@ -31,8 +33,11 @@ def make_bank(folder: Path, code: str = "bank-sandbox", *, secrets: list[bytes] 
     return Bank.objects.create(code=code, name=f"Bank {code}"), (secrets or [secret])[0]
 
 
-def submitted_application(nik: str = "3173015708870001") -> tuple[PassportApplication, Bill]:
-    """A renewal filed, documented and submitted through the actions, so its bill is issued."""
+def submitted_application(nik: str = "3173015708870001", *, bill: bool = True) -> tuple[PassportApplication, Any]:
+    """A renewal filed, documented and submitted through the actions, with its bill issued (as a booked slot does).
+
+    ``bill=False``: no bill yet (the appointments tests book a slot, which issues it); then ``(application, None)``.
+    """
     load_demo_tariffs()
     user = build_user()
     CitizenIdentity.objects.create(
@@ -59,9 +64,19 @@ def submitted_application(nik: str = "3173015708870001") -> tuple[PassportApplic
     )
     for kind in ("ktp", "old_passport"):
         application_actions.upload_document(application, actor=user, kind=kind, stream=jpeg_bytes())
-    application_actions.submit(application, actor=user, declaration=True)
+    version = application_actions.submit(application, actor=user, declaration=True)
     application.refresh_from_db()
-    return application, Bill.objects.get(application=application)
+    if not bill:
+        return application, None
+    with transaction.atomic():
+        issued = issue_bill(
+            application=application,
+            payer_name=application.applicant_name,
+            items=version.fee["items"],
+            service="passport",
+            actor=user,
+        )
+    return application, issued
 
 
 def notification(bill: Bill | None, bank: Bank, **changes: Any) -> dict[str, Any]:
