@@ -191,11 +191,13 @@ def test_a_gif_named_jpg_is_refused_with_an_error_summary_and_a_field_error(
     summary_link = summary.locator('a[href="#id_ktp"]')
     expect(summary_link).to_have_count(1)
     expect(summary_link).to_contain_text("This file is not a JPEG, PNG or PDF.")
-    field_error = page.locator("#id_ktp-error")
+    field_error = page.locator("#id_ktp_error")
     expect(field_error).to_be_visible()
     expect(field_error).to_contain_text("This file is not a JPEG, PNG or PDF.")
     expect(page.locator(".field.has-error")).to_have_count(1)
     expect(page.locator(".field.has-error #id_ktp")).to_have_count(1)
+    # The field points at its error for screen readers (Django names it <id>_error).
+    expect(page.locator("#id_ktp")).to_have_attribute("aria-describedby", re.compile(r"\bid_ktp_error\b"))
     expect(page.locator(".messages")).to_have_count(0)  # nothing was saved
     summary_link.click()
     expect(page).to_have_url(re.compile(r"#id_ktp$"))
