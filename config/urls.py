@@ -6,6 +6,7 @@ from gerbang.accounts import password_reset, security_keys, staff_views
 from gerbang.accounts import views as account_views
 from gerbang.applications import staff_views as application_staff_views
 from gerbang.applications import views as application_views
+from gerbang.appointments import staff_views as appointment_staff_views
 from gerbang.appointments import views as appointment_views
 from gerbang.core import views as core_views
 from gerbang.identity import views as identity_views
@@ -62,6 +63,7 @@ staff_patterns = (
         path("tarif/", tariff_views.manage, name="tariffs"),
         path("kunci-keamanan/", security_keys.security_keys, name="security_keys"),
         path("identitas/klaim/", identity_views.settle_claim, name="identity_claims"),
+        path("kantor/<slug:code>/jadwal/", appointment_staff_views.calendar, name="office_calendar"),
         path("pembayaran/pengecualian/", payment_staff_views.exceptions, name="payment_exceptions"),
         path("pembayaran/pengecualian/<int:pk>/", payment_staff_views.exception_detail, name="payment_exception"),
         path("pembayaran/rekonsiliasi/", payment_staff_views.statements, name="statements"),
