@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError
 
 from gerbang.accounts.api import router as accounts_router
 from gerbang.applications.api import router as applications_router
+from gerbang.appointments.api import router as appointments_router
 from gerbang.audit.api import router as audit_router
 from gerbang.core.api import router as core_router
 from gerbang.core.api_types import ObjectBodyParser
@@ -72,3 +73,4 @@ api.add_router("/", organisation_router)
 api.add_router("/", accounts_router)
 api.add_router("/", audit_router)
 api.add_router("/", applications_router)
+api.add_router("/", appointments_router)
