@@ -63,6 +63,8 @@ def create_slots(
             )
             if new:
                 created.append(slot)
+        if not created:
+            return created
         record(
             "appointments.slots_created",
             actor=actor,
@@ -204,8 +206,8 @@ def request_slot(*, application: PassportApplication, release: Release, choices:
     return request
 
 
-def _take_place(slot_ids: Sequence[int], *, priority: bool) -> Slot | None:
-    """One place in the first of these slots that has one (conditional UPDATE: never beyond capacity)."""
+def _take_place(slot_ids: Sequence[int], *, priority: bool) -> int | None:
+    """One place in the first of these slots that has one (conditional UPDATE: never beyond capacity): its id."""
     for slot_id in slot_ids:
         if priority:
             taken = Slot.objects.filter(
@@ -219,14 +221,16 @@ def _take_place(slot_ids: Sequence[int], *, priority: bool) -> Slot | None:
                 Q(booked__lt=F("capacity") - F("priority_capacity") + F("priority_booked")),
             ).update(booked=F("booked") + 1)
         if taken:
-            return Slot.objects.get(pk=slot_id)
+            return slot_id
     return None
 
 
-def _book(application: PassportApplication, slot: Slot, *, source: str, priority: bool, request: Any = None) -> Booking:
+def _book(
+    application: PassportApplication, slot_id: int, *, source: str, priority: bool, request: Any = None
+) -> Booking:
     """The booking, and (for a fee not yet paid) its bill: the slot is what commits the applicant to the service."""
     booking = Booking.objects.create(
-        slot=slot,
+        slot_id=slot_id,
         application=application,
         applicant_nik=application.applicant_nik,
         priority=priority,
@@ -282,11 +286,15 @@ def run_draw(release: Release, *, now: dt.datetime | None = None) -> Draw:
                 request.outcome = LotteryRequest.Outcome.WAITING
                 continue
             group, pool = allocated
-            slot = _take_place(by_group[group], priority=pool == "priority")
-            if slot is None:  # pragma: no cover - the draw allocates within the capacity it was given
+            slot_id = _take_place(by_group[group], priority=pool == "priority")
+            if slot_id is None:  # pragma: no cover - the draw allocates within the capacity it was given
                 raise RuntimeError(f"no place left in {group} for {request.pseudonym}")
             _book(
-                request.application, slot, source=Booking.Source.LOTTERY, priority=pool == "priority", request=request
+                request.application,
+                slot_id,
+                source=Booking.Source.LOTTERY,
+                priority=pool == "priority",
+                request=request,
             )
             request.outcome = LotteryRequest.Outcome.ALLOCATED
         LotteryRequest.objects.bulk_update(requests, ["rank", "outcome"])
@@ -338,23 +346,27 @@ def book_first_come(*, application: PassportApplication, slot: Slot, actor: Any)
     )
     if release is None:
         raise ValidationError({"slot": _("This slot is not open for booking.")})
-    _check_bookable(application)
+    if application.status not in BOOKABLE:
+        raise ValidationError({"application": _("Only a submitted application can have an appointment.")})
+    full = ValidationError({"slot": _("This slot is full. Choose another.")})
+    if slot.booked >= slot.capacity:
+        raise full  # cheap refusal of a crowd; the conditional UPDATE below still guards the race
     priority = _is_priority(application, slot.day)
     try:
+        # One active booking per NIK is the partial unique index's job: its IntegrityError is the refusal.
         with transaction.atomic():
             taken = _take_place([slot.pk], priority=True) if priority else None
+            in_quota = taken is not None
             taken = taken or _take_place([slot.pk], priority=False)
             if taken is None:
-                raise ValidationError({"slot": _("This slot is full. Choose another.")})
-            booking = _book(
-                application, taken, source=Booking.Source.FIRST_COME, priority=taken.priority_booked > 0 and priority
-            )
+                raise full
+            booking = _book(application, taken, source=Booking.Source.FIRST_COME, priority=in_quota)
             record(
                 "appointments.booked",
                 actor=actor,
                 obj=booking,
-                office=taken.office,
-                details={"slot": taken.pk, "source": booking.source, "priority": booking.priority},
+                office=slot.office,
+                details={"slot": taken, "source": booking.source, "priority": booking.priority},
             )
     except IntegrityError as exc:
         raise ValidationError({"application": _("This applicant already has an appointment.")}) from exc
@@ -448,17 +460,15 @@ def _offer_to_waiting_list(slot: Slot) -> Booking | None:
             continue
         if request.application.status not in BOOKABLE:
             continue
-        taken = _take_place([slot.pk], priority=False) or (
-            _take_place([slot.pk], priority=True) if request.priority else None
-        )
+        taken = _take_place([slot.pk], priority=False)
+        in_quota = False
+        if taken is None and request.priority:
+            taken = _take_place([slot.pk], priority=True)
+            in_quota = taken is not None
         if taken is None:
             return None
         booking = _book(
-            request.application,
-            taken,
-            source=Booking.Source.WAITING_LIST,
-            priority=request.priority and taken.priority_booked > slot.priority_booked,
-            request=request,
+            request.application, taken, source=Booking.Source.WAITING_LIST, priority=in_quota, request=request
         )
         request.outcome = LotteryRequest.Outcome.ALLOCATED
         request.save(update_fields=["outcome"])

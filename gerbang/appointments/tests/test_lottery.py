@@ -237,8 +237,8 @@ def test_a_cancelled_place_goes_to_the_first_on_the_waiting_list_who_wanted_it(w
 def test_first_come_first_served_fills_a_slot_exactly_once_per_person() -> None:
     office = build_office()
     head = office_head(office)
-    (slot,) = actions.create_slots(
-        office=office, day=DAY, times=[dt.time(9)], capacity=2, priority_capacity=0, actor=head
+    slot, later = actions.create_slots(
+        office=office, day=DAY, times=[dt.time(9), dt.time(10)], capacity=2, priority_capacity=0, actor=head
     )
     now = timezone.now()
     actions.open_release(
@@ -260,8 +260,10 @@ def test_first_come_first_served_fills_a_slot_exactly_once_per_person() -> None:
     assert slot.booked == 2 and Booking.objects.filter(slot=slot, status="active").count() == 2
     bill = first.bills.get()  # first come: two hours to pay
     assert bill.expires_at - bill.issued_at == dt.timedelta(hours=2)
-    twice = signed_in(first).post(f"/permohonan/{first.public_id}/jadwal/{slot.pk}/", follow=True)
+    twice = signed_in(first).post(f"/permohonan/{first.public_id}/jadwal/{later.pk}/", follow=True)
     assert b"already has an appointment" in twice.content
+    later.refresh_from_db()
+    assert later.booked == 0  # the place taken for the refused second booking was given back
     # The database itself refuses a second active booking for the same NIK, and an overbooked slot.
     with pytest.raises(IntegrityError), transaction.atomic():
         Booking.objects.create(
