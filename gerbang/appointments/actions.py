@@ -30,6 +30,7 @@ from tlog import draws as draw_messages
 from . import draw as lottery
 from . import witness
 from .models import Booking, Draw, LotteryRequest, PartOfDay, Release, Slot
+from .selectors import release_capacity, release_slots
 
 BOOKABLE = (Status.SUBMITTED, Status.PAID, Status.DOCUMENTS_REQUESTED)
 MAX_CHOICES = 3
@@ -77,20 +78,6 @@ def create_slots(
             },
         )
     return created
-
-
-def _capacity(release: Release) -> dict[str, dict[str, int]]:
-    """Places per slot group of the release, split into the priority quota and the rest."""
-    groups: dict[str, dict[str, int]] = {}
-    for slot in _slots(release).select_related("office"):
-        group = groups.setdefault(slot.group, {"priority": 0, "general": 0})
-        group["priority"] += slot.priority_capacity - slot.priority_booked
-        group["general"] += slot.capacity - slot.priority_capacity - (slot.booked - slot.priority_booked)
-    return groups
-
-
-def _slots(release: Release) -> Any:
-    return Slot.objects.filter(office=release.office, day__gte=release.first_day, day__lte=release.last_day)
 
 
 def open_release(
@@ -179,7 +166,7 @@ def request_slot(*, application: PassportApplication, release: Release, choices:
     if not release.window_opens_at <= now < release.window_closes_at:
         raise ValidationError({"release": _("Requests are taken only during the request period.")})
     picked = list(dict.fromkeys(c for c in choices if c))
-    groups = _capacity(release)
+    groups = release_capacity(release)
     if not 1 <= len(picked) <= MAX_CHOICES or any(c not in groups for c in picked):
         raise ValidationError({"choices": _("Choose one to three of the offered days and parts of day.")})
     _check_bookable(application)
@@ -267,7 +254,7 @@ def run_draw(release: Release, *, now: dt.datetime | None = None) -> Draw:
         release = Release.objects.select_for_update().get(pk=release.pk)
         if release.status != Release.Status.OPEN:
             raise ValidationError({"release": _("This lottery has already been drawn.")})
-        capacity = _capacity(release)
+        capacity = release_capacity(release)
         _root, seed, result = lottery.result_for(
             bytes.fromhex(draw.gerbang_secret),
             bytes.fromhex(witness_secret),
@@ -275,7 +262,7 @@ def run_draw(release: Release, *, now: dt.datetime | None = None) -> Draw:
             capacity,
         )
         by_group: dict[str, list[int]] = {}
-        for slot in _slots(release).select_related("office").order_by("starts_at"):
+        for slot in release_slots(release).select_related("office").order_by("starts_at"):
             by_group.setdefault(slot.group, []).append(slot.pk)
         drawn = sorted(requests, key=lambda r: (lottery.ticket(seed, r.pseudonym), r.pseudonym))
         order = {r.pseudonym: n for n, r in enumerate(drawn, start=1)}

@@ -18,6 +18,7 @@ from gerbang.audit.witness_client import WitnessUnavailable
 
 from . import actions
 from .models import Booking, Draw, Release, Slot
+from .selectors import release_slots
 from .verification import public_record
 
 
@@ -56,7 +57,7 @@ def appointment_context(application: Any) -> dict[str, object]:
     releases = [] if booking else open_releases(application)
     offers = []
     for release in releases:
-        slots = list(actions._slots(release).select_related("office").order_by("starts_at"))
+        slots = list(release_slots(release).select_related("office").order_by("starts_at"))
         if release.mode == Release.Mode.LOTTERY:
             groups = sorted({s.group for s in slots})
             offers.append({"release": release, "groups": groups})

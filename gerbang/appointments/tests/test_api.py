@@ -11,11 +11,11 @@ from django.utils import timezone
 
 from gerbang.accounts.actions import issue_api_token
 from gerbang.appointments import actions
-from gerbang.appointments.models import Booking, Release
+from gerbang.appointments.models import Booking
 from gerbang.conftest import build_office
 
 from .conftest import WitnessService
-from .test_lottery import DAY, applications_at, office_head, wait_until
+from .test_lottery import DAY, applications_at, first_come_release, office_head, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -40,19 +40,7 @@ class Api:
 def test_book_a_first_come_slot_and_cancel_it_over_the_api() -> None:
     office = build_office()
     head = office_head(office)
-    (slot,) = actions.create_slots(
-        office=office, day=DAY, times=[dt.time(9)], capacity=1, priority_capacity=0, actor=head
-    )
-    now = timezone.now()
-    actions.open_release(
-        office=office,
-        first_day=DAY,
-        last_day=DAY,
-        window_opens_at=now - dt.timedelta(minutes=1),
-        window_closes_at=now + dt.timedelta(days=1),
-        actor=head,
-        mode=Release.Mode.FIRST_COME,
-    )
+    (slot,) = first_come_release(office, head, [dt.time(9)], capacity=1)
     first, second = applications_at(office, 2)
     api, other = Api(first), Api(second)
     offers = api.get().json()["offers"]

@@ -8,13 +8,11 @@ import threading
 import pytest
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
 
-from gerbang.appointments import actions
-from gerbang.appointments.models import Booking, Release, Slot
+from gerbang.appointments.models import Booking, Slot
 from gerbang.conftest import build_office
 
-from .test_lottery import DAY, applications_at, office_head
+from .test_lottery import applications_at, first_come_release, office_head
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -22,19 +20,7 @@ pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)
 def test_simultaneous_bookings_fill_a_slot_exactly_to_its_capacity() -> None:
     office = build_office()
     head = office_head(office)
-    (slot,) = actions.create_slots(
-        office=office, day=DAY, times=[dt.time(9)], capacity=3, priority_capacity=0, actor=head
-    )
-    now = timezone.now()
-    actions.open_release(
-        office=office,
-        first_day=DAY,
-        last_day=DAY,
-        window_opens_at=now - dt.timedelta(minutes=1),
-        window_closes_at=now + dt.timedelta(days=1),
-        actor=head,
-        mode=Release.Mode.FIRST_COME,
-    )
+    (slot,) = first_come_release(office, head, [dt.time(9)], capacity=3)
     applications = applications_at(office, 8)
     # Each person presses "Book" twice at once: sixteen requests for three places.
     attempts = [a for a in applications for _ in range(2)]

@@ -73,6 +73,24 @@ def lottery_release(office: Office, head: Any, *, closes_in: float) -> Release:
     )
 
 
+def first_come_release(office: Office, head: Any, times: list[dt.time], capacity: int) -> list[Slot]:
+    """Slots on DAY, released first come, first served, with the request period open for a day."""
+    slots = actions.create_slots(
+        office=office, day=DAY, times=times, capacity=capacity, priority_capacity=0, actor=head
+    )
+    now = timezone.now()
+    actions.open_release(
+        office=office,
+        first_day=DAY,
+        last_day=DAY,
+        window_opens_at=now - dt.timedelta(minutes=1),
+        window_closes_at=now + dt.timedelta(days=1),
+        actor=head,
+        mode=Release.Mode.FIRST_COME,
+    )
+    return slots
+
+
 def wait_until(moment: dt.datetime) -> None:
     time.sleep(max(0.0, (moment - timezone.now()).total_seconds()) + 1.1)  # the witness's clock has seconds
 
@@ -237,19 +255,8 @@ def test_a_cancelled_place_goes_to_the_first_on_the_waiting_list_who_wanted_it(w
 def test_first_come_first_served_fills_a_slot_exactly_once_per_person() -> None:
     office = build_office()
     head = office_head(office)
-    slot, later = actions.create_slots(
-        office=office, day=DAY, times=[dt.time(9), dt.time(10)], capacity=2, priority_capacity=0, actor=head
-    )
+    slot, later = first_come_release(office, head, [dt.time(9), dt.time(10)], capacity=2)
     now = timezone.now()
-    actions.open_release(
-        office=office,
-        first_day=DAY,
-        last_day=DAY,
-        window_opens_at=now - dt.timedelta(minutes=1),
-        window_closes_at=now + dt.timedelta(days=1),
-        actor=head,
-        mode=Release.Mode.FIRST_COME,
-    )
     first, second, third = applications_at(office, 3)
     for application in (first, second):
         page = signed_in(application).post(f"/permohonan/{application.public_id}/jadwal/{slot.pk}/", follow=True)
