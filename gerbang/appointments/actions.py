@@ -266,6 +266,7 @@ def run_draw(release: Release, *, now: dt.datetime | None = None) -> Draw:
             by_group.setdefault(slot.group, []).append(slot.pk)
         drawn = sorted(requests, key=lambda r: (lottery.ticket(seed, r.pseudonym), r.pseudonym))
         order = {r.pseudonym: n for n, r in enumerate(drawn, start=1)}
+        forfeited: list[str] = []
         for request in requests:
             request.rank = order[request.pseudonym]
             allocated = result.allocations.get(request.pseudonym)
@@ -273,6 +274,11 @@ def run_draw(release: Release, *, now: dt.datetime | None = None) -> Draw:
                 request.outcome = LotteryRequest.Outcome.WAITING
                 continue
             group, pool = allocated
+            if not _still_wanted(request):
+                # Withdrawn, or booked elsewhere meanwhile: the place goes down the waiting list below.
+                request.outcome = LotteryRequest.Outcome.FORFEITED
+                forfeited.append(group)
+                continue
             slot_id = _take_place(by_group[group], priority=pool == "priority")
             if slot_id is None:  # pragma: no cover - the draw allocates within the capacity it was given
                 raise RuntimeError(f"no place left in {group} for {request.pseudonym}")
@@ -296,6 +302,10 @@ def run_draw(release: Release, *, now: dt.datetime | None = None) -> Draw:
         draw.save()
         release.status = Release.Status.DRAWN
         release.save(update_fields=["status"])
+        for group in forfeited:
+            for slot in Slot.objects.select_related("office").filter(pk__in=by_group[group]).order_by("starts_at"):
+                if _offer_to_waiting_list(slot) is not None:
+                    break
         record(
             "appointments.draw_completed",
             actor=None,
@@ -305,6 +315,7 @@ def run_draw(release: Release, *, now: dt.datetime | None = None) -> Draw:
                 "root": root,
                 "requests": len(requests),
                 "allocated": len(result.allocations),
+                "forfeited": len(forfeited),
                 "waiting": len(result.waiting),
                 "gerbang_secret": draw.gerbang_secret,
                 "witness_secret": witness_secret,
@@ -312,6 +323,13 @@ def run_draw(release: Release, *, now: dt.datetime | None = None) -> Draw:
             },
         )
     return draw
+
+
+def _still_wanted(request: LotteryRequest) -> bool:
+    """The request's application can still take a slot: submitted, and its applicant has no appointment."""
+    return request.application.status in BOOKABLE and not (
+        Booking.objects.filter(applicant_nik=request.applicant_nik, status=Booking.Status.ACTIVE).exists()
+    )
 
 
 def book_first_come(*, application: PassportApplication, slot: Slot, actor: Any) -> Booking:

@@ -124,6 +124,7 @@ class LotteryRequest(models.Model):
         PENDING = "pending", _("Waiting for the draw")
         ALLOCATED = "allocated", _("Allocated a slot")
         WAITING = "waiting", _("On the waiting list")
+        FORFEITED = "forfeited", _("Allocated, but the application no longer needed it")
 
     release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="requests")
     application = models.ForeignKey("applications.PassportApplication", on_delete=models.PROTECT, related_name="+")

@@ -11,7 +11,7 @@ from gerbang.audit.witness_client import WitnessUnavailable, witness_verifier
 from tlog import draws as draw_messages
 
 from . import draw as lottery
-from .models import Booking, Draw
+from .models import Booking, Draw, LotteryRequest
 
 
 @dataclass(frozen=True)
@@ -129,5 +129,13 @@ def verify(draw: Draw) -> list[Check]:
         )
     }
     drawn = {pseudonym: group for pseudonym, (group, _pool) in result.allocations.items()}
-    checks.append(Check("the lottery's bookings are exactly the allocations", booked == drawn))
+    forfeited = set(
+        draw.release.requests.filter(outcome=LotteryRequest.Outcome.FORFEITED).values_list("pseudonym", flat=True)
+    )
+    checks.append(
+        Check(
+            "the lottery's bookings are exactly the allocations (less those forfeited)",
+            booked == {p: g for p, g in drawn.items() if p not in forfeited} and forfeited <= set(drawn),
+        )
+    )
     return checks

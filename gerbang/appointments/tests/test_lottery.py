@@ -290,3 +290,42 @@ def test_only_an_office_head_of_that_office_opens_slots_and_releases() -> None:
                 office=office, day=DAY, times=[dt.time(9)], capacity=1, priority_capacity=0, actor=actor
             )
     assert not Slot.objects.filter(office=office).exists()
+
+
+def test_a_request_no_longer_wanted_at_the_draw_forfeits_its_place(witness: WitnessService) -> None:
+    office = build_office()
+    head = office_head(office)
+    applications = applications_at(office, 3)
+    release = lottery_release(office, head, closes_in=2)  # three places: everyone is allocated one
+    for application in applications:
+        actions.request_slot(
+            application=application,
+            release=release,
+            choices=[f"{office.code}/{DAY}/am", f"{office.code}/{DAY}/pm"],
+            actor=application.filer,
+        )
+    withdrawn, booked_elsewhere, wanted = applications
+    from gerbang.applications import actions as application_actions
+
+    application_actions.withdraw(withdrawn, actor=withdrawn.filer, reason="found another way")
+    # Meanwhile the second applicant got an appointment by another route (set up directly).
+    (elsewhere,) = actions.create_slots(
+        office=office, day=DAY + dt.timedelta(days=1), times=[dt.time(9)], capacity=1, priority_capacity=0, actor=head
+    )
+    Booking.objects.create(
+        slot=elsewhere,
+        application=booked_elsewhere,
+        applicant_nik=booked_elsewhere.applicant_nik,
+        source="first_come",
+        created_at=timezone.now(),
+    )
+    wait_until(release.window_closes_at)
+
+    draw = actions.run_draw(release)  # never stuck on them, never a booking for a withdrawn application
+
+    outcomes = dict(LotteryRequest.objects.filter(release=release).values_list("application_id", "outcome"))
+    assert outcomes == {withdrawn.pk: "forfeited", booked_elsewhere.pk: "forfeited", wanted.pk: "allocated"}
+    lottery_bookings = Booking.objects.filter(request__release=release)
+    assert list(lottery_bookings.values_list("application_id", flat=True)) == [wanted.pk]
+    assert not withdrawn.bills.exists()
+    call_command("verify_draw", draw.public_id, stdout=io.StringIO())
