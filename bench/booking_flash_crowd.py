@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import psycopg
 
@@ -55,10 +55,9 @@ from bench.payments_ingest import (
     WorkList,
     group_cpu_seconds,
     machine_cpu,
-    manage,
     server_facts,
 )
-from bench.pgserver import ROOT, STARTED, Server, bench_database, log, postgres_server, with_database
+from bench.pgserver import ROOT, STARTED, Server, bench_database, log, migrated_gerbang, postgres_server
 
 SESSION_COOKIE = "sessionid"  # Django's defaults (config/settings.py changes neither name)
 CSRF_COOKIE = "csrftoken"
@@ -665,31 +664,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, server: Server, database: str, work_dir: Path) -> dict[str, Any]:
-    owner_url = with_database(server.url, database)
-    var_dir = work_dir / "var"
-    var_dir.mkdir()
-    base_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "GERBANG_ENV": "development",
-        "DEBUG": "0",  # as in production: no query log in memory
-        "LOG_LEVEL": "WARNING",
-        "GERBANG_VAR_DIR": str(var_dir),
-    }
-    owner_env = {**base_env, "DATABASE_URL": owner_url}
-    log("migrating")
-    manage(owner_env, "migrate", "--noinput")
-    web_role = "owner"
-    web_url = owner_url
-    if server.app_url:
-        app = urlsplit(server.app_url)
-        role = unquote(app.username or "")
-        log(f"granting the application's role {role!r} (manage.py db_grant_app_role)")
-        manage(owner_env, "db_grant_app_role", role)
-        owner = urlsplit(owner_url)
-        netloc = f"{quote(role, safe='')}:{quote(unquote(app.password or ''), safe='')}@{owner.hostname}"
-        web_url = urlunsplit(owner._replace(netloc=netloc + (f":{owner.port}" if owner.port else "")))
-        web_role = role
+    gerbang = migrated_gerbang(server, database, work_dir / "var")
+    base_env, owner_url, owner_env = gerbang.base_env, gerbang.owner_url, gerbang.owner_env
+    web_url, web_role = gerbang.web_url, gerbang.web_role
 
     rows = args.slots // args.capacity
     log(

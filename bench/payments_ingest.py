@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -52,8 +51,8 @@ from bench.pgserver import (
     bench_database,
     free_port,
     log,
+    migrated_gerbang,
     postgres_server,
-    with_database,
 )
 
 BANK_CODE = "bench-bank"
@@ -70,15 +69,6 @@ MAIN, FORGED, KILL = "M", "F", "K"
 MAX_ATTEMPTS = 5  # in the throughput part: a delivery that fails (no answer, 5xx) is retried this often
 
 T = TypeVar("T")
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 (fixed arguments)
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return done.stdout
 
 
 # Bench fixtures, not the application's flow: a bill is normally issued by an
@@ -802,33 +792,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace, server: Server, database: str, work_dir: Path) -> dict[str, Any]:
-    owner_url = with_database(server.url, database)
-    var_dir, secrets_dir = work_dir / "var", work_dir / "banks"
-    var_dir.mkdir()
+    secrets_dir = work_dir / "banks"
     secrets_dir.mkdir(mode=0o700)
-    base_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "GERBANG_ENV": "development",
-        "DEBUG": "0",  # as in production: no query log in memory
-        "LOG_LEVEL": "WARNING",
-        "GERBANG_VAR_DIR": str(var_dir),
-        "GERBANG_BANK_SECRETS_DIR": str(secrets_dir),
-    }
-    owner_env = {**base_env, "DATABASE_URL": owner_url}
-    log("migrating")
-    manage(owner_env, "migrate", "--noinput")
-    web_role = "owner"
-    web_url = owner_url
-    if server.app_url:
-        app = urlsplit(server.app_url)
-        role = unquote(app.username or "")
-        log(f"granting the application's role {role!r} (manage.py db_grant_app_role)")
-        manage(owner_env, "db_grant_app_role", role)
-        owner = urlsplit(owner_url)
-        netloc = f"{quote(role, safe='')}:{quote(unquote(app.password or ''), safe='')}@{owner.hostname}"
-        web_url = urlunsplit(owner._replace(netloc=netloc + (f":{owner.port}" if owner.port else "")))
-        web_role = role
+    gerbang = migrated_gerbang(server, database, work_dir / "var", GERBANG_BANK_SECRETS_DIR=str(secrets_dir))
+    base_env, owner_url, owner_env = gerbang.base_env, gerbang.owner_url, gerbang.owner_env
+    web_url, web_role = gerbang.web_url, gerbang.web_role
 
     # The bank's secret, exchanged out of band (manage.py bank_secret does this in production).
     secret = secrets.token_bytes(32)

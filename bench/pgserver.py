@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -104,3 +104,54 @@ def bench_database(server_url: str) -> Iterator[str]:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(drop)
         log(f"dropped database {name}")
+
+
+# --- Gerbang on the bench database ---------------------------------------------
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(  # noqa: S603 (fixed arguments)
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class Gerbang:
+    """A migrated bench database: the environment for Django processes, as its owner and as the web role."""
+
+    base_env: dict[str, str]
+    owner_url: str
+    owner_env: dict[str, str]
+    web_url: str  # the application's role (db_grant_app_role), or the owner when the server has none
+    web_role: str
+
+
+def migrated_gerbang(server: Server, database: str, var_dir: Path, **env: str) -> Gerbang:
+    """Migrate the bench database as its owner and grant the application's role, as production does."""
+    owner_url = with_database(server.url, database)
+    var_dir.mkdir(exist_ok=True)
+    base_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "GERBANG_ENV": "development",
+        "DEBUG": "0",  # as in production: no query log in memory
+        "LOG_LEVEL": "WARNING",
+        "GERBANG_VAR_DIR": str(var_dir),
+        **env,
+    }
+    owner_env = {**base_env, "DATABASE_URL": owner_url}
+    log("migrating")
+    manage(owner_env, "migrate", "--noinput")
+    if not server.app_url:
+        return Gerbang(base_env, owner_url, owner_env, owner_url, "owner")
+    app = urlsplit(server.app_url)
+    role = unquote(app.username or "")
+    log(f"granting the application's role {role!r} (manage.py db_grant_app_role)")
+    manage(owner_env, "db_grant_app_role", role)
+    owner = urlsplit(owner_url)
+    netloc = f"{quote(role, safe='')}:{quote(unquote(app.password or ''), safe='')}@{owner.hostname}"
+    web_url = urlunsplit(owner._replace(netloc=netloc + (f":{owner.port}" if owner.port else "")))
+    return Gerbang(base_env, owner_url, owner_env, web_url, role)

@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -60,7 +61,7 @@ class Outcome:
 
 def verify_file(bank: Bank, data: bytes, signature_line: str) -> None:
     """A statement file's detached signature (``t=...,v1=...`` over the file's bytes) must verify."""
-    secrets = signatures.load_secrets(signatures_dir(), bank.code)
+    secrets = signatures.load_secrets(settings.BANK_SECRETS_DIR, bank.code)
     try:
         # A file is reconciled days after the bank signed it: the timestamp is recorded, not bounded.
         timestamp = int(signature_line.strip().split(",")[0].removeprefix("t="))
@@ -68,12 +69,6 @@ def verify_file(bank: Bank, data: bytes, signature_line: str) -> None:
     except (ValueError, signatures.BadSignature) as exc:
         security_log.warning("reconcile: refused a statement file for bank %s: bad signature (%s)", bank.code, exc)
         raise ReconcileRefused(f"the file's signature does not verify with {bank.code}'s secret") from exc
-
-
-def signatures_dir() -> Any:
-    from django.conf import settings
-
-    return settings.BANK_SECRETS_DIR
 
 
 def reconcile(bank: Bank, data: bytes, format: str, *, source: str, expected_day: dt.date | None = None) -> Outcome:
