@@ -17,6 +17,7 @@ from gerbang.core.api_types import ObjectBodyParser
 from gerbang.core.errors import FieldError, ServiceUnavailable
 from gerbang.organisation.api import router as organisation_router
 from gerbang.tariffs.api import router as tariffs_router
+from gerbang.visits.api import router as visits_router
 
 api = NinjaAPI(
     title="Gerbang API",
@@ -74,3 +75,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", audit_router)
 api.add_router("/", applications_router)
 api.add_router("/", appointments_router)
+api.add_router("/", visits_router)

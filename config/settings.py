@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "gerbang.applications",
     "gerbang.payments",
     "gerbang.appointments",
+    "gerbang.visits",
     "gerbang.public",
 ]
 
@@ -88,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication (the account is known) and before any view: 429 past the limits (docs/adr/0007).
+    "gerbang.core.ratelimit.RateLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "gerbang.accounts.middleware.StaffIdleTimeoutMiddleware",
@@ -340,6 +343,12 @@ BILL_VALIDITY = {
     "passport_first_come": timedelta(hours=int(os.environ.get("GERBANG_FIRST_COME_BILL_HOURS", "2"))),
     "passport_lottery": timedelta(hours=int(os.environ.get("GERBANG_LOTTERY_BILL_HOURS", "24"))),
 }
+# Appointments (docs/lottery.md): a booking may be moved once, while it is at least this many hours away;
+# one not checked in this many minutes after its start is a no-show, and a no-show keeps its applicant's
+# NIK from new appointments for this many days.
+GERBANG_RESCHEDULE_MIN_HOURS = int(os.environ.get("GERBANG_RESCHEDULE_MIN_HOURS", "24"))
+GERBANG_NO_SHOW_AFTER_MINUTES = int(os.environ.get("GERBANG_NO_SHOW_AFTER_MINUTES", "60"))
+GERBANG_NO_SHOW_BLOCK_DAYS = int(os.environ.get("GERBANG_NO_SHOW_BLOCK_DAYS", "30"))
 # A bill stays "issued" this long after its expiry, so a payment made in time whose notification
 # arrives late is still credited (and what the bill held is kept).
 BILL_LATE_NOTIFICATION_GRACE = timedelta(hours=int(os.environ.get("GERBANG_BILL_GRACE_HOURS", "24")))
@@ -347,3 +356,57 @@ BILL_LATE_NOTIFICATION_GRACE = timedelta(hours=int(os.environ.get("GERBANG_BILL_
 # address and account are set on its Bank row).
 BANK_SANDBOX_URL = os.environ.get("GERBANG_BANK_URL", f"http://127.0.0.1:{os.environ.get('GERBANG_BANK_PORT', '8003')}")
 BANK_SANDBOX_ACCOUNT = os.environ.get("GERBANG_BANK_ACCOUNT", "0001234567890")
+
+# --- Rate limits (docs/adr/0007-rate-limits.md) ----------------------------------
+# Requests per window of RATE_LIMIT_WINDOW seconds, per class of request, counted per signed-in account and
+# per client address in the database (gerbang/core/ratelimit.py); past either limit the answer is 429 with
+# Retry-After. Reads are looser than writes ("write": any method but GET, HEAD, OPTIONS, TRACE). Address
+# limits are high because many people share one address (an office's counters, a mobile carrier's NAT).
+# GERBANG_RATE_LIMITS is "off" (no limits, no counting) or a JSON object overriding some numbers, e.g.
+# '{"page-write": {"address": 5000}}'; null there means no limit on that key. (bench/booking_flash_crowd.py
+# keeps the limits on, with each applicant at an address of its own behind a trusted proxy.)
+RATE_LIMIT_DEFAULTS: dict[str, dict[str, int | None]] = {
+    "page-read": {"account": 300, "address": 6000},
+    "page-write": {"account": 60, "address": 1200},
+    "api-read": {"account": 600, "address": 6000},
+    "api-write": {"account": 120, "address": 1200},
+}
+
+
+def _rate_limits(text: str) -> dict[str, dict[str, int | None]]:
+    if text.lower() in {"off", "0", "false", "no"}:
+        return {}
+    limits = {name: dict(keys) for name, keys in RATE_LIMIT_DEFAULTS.items()}
+    try:
+        overrides = json.loads(text) if text else {}
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"GERBANG_RATE_LIMITS is neither 'off' nor JSON: {exc}") from exc
+    if not isinstance(overrides, dict):
+        raise ImproperlyConfigured("GERBANG_RATE_LIMITS must be 'off' or a JSON object")
+    for name, keys in overrides.items():
+        if name not in limits or not isinstance(keys, dict) or not set(keys) <= {"account", "address"}:
+            raise ImproperlyConfigured(
+                f"GERBANG_RATE_LIMITS: {name!r} must be one of {sorted(limits)} with 'account' and/or 'address'"
+            )
+        for key, value in keys.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ImproperlyConfigured(f"GERBANG_RATE_LIMITS: {name}.{key} must be a positive integer or null")
+            limits[name][key] = value
+    return limits
+
+
+RATE_LIMITS = _rate_limits(os.environ.get("GERBANG_RATE_LIMITS", "").strip())
+RATE_LIMIT_WINDOW = int(os.environ.get("GERBANG_RATE_LIMIT_WINDOW", "60"))
+if RATE_LIMIT_WINDOW < 1:
+    raise ImproperlyConfigured("GERBANG_RATE_LIMIT_WINDOW must be at least 1 (seconds).")
+# Never limited: paths ending in "/" are prefixes, the others exact paths. The bank's signed API has its own
+# nonces and retries; health and metrics are for monitoring. A single view (the anonymous whistleblowing
+# form, later) is exempted from the per-address limit with @gerbang.core.ratelimit.exempt("address").
+RATE_LIMIT_EXEMPT_PATHS = ["/api/bank/", "/api/v1/health", "/metrics", STATIC_URL]
+# IPv6 clients are counted per /64 (one household or phone usually holds a whole /64).
+RATE_LIMIT_IPV6_PREFIX = 64
+# How many reverse proxies in front of Gerbang append to X-Forwarded-For. 0: the client address is
+# REMOTE_ADDR and X-Forwarded-For is ignored (anyone can write it); n: the n-th address from its right.
+TRUSTED_PROXY_COUNT = int(os.environ.get("GERBANG_TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("GERBANG_TRUSTED_PROXY_COUNT must be 0 or more.")

@@ -16,6 +16,8 @@ from gerbang.payments import staff_views as payment_staff_views
 from gerbang.payments import views as payment_views
 from gerbang.public import views as public_views
 from gerbang.tariffs import views as tariff_views
+from gerbang.visits import staff_views as visit_staff_views
+from gerbang.visits import views as visit_views
 
 public_patterns = (
     [
@@ -25,6 +27,9 @@ public_patterns = (
         path("kuitansi/<str:ntpn>/<str:billing_code>/", payment_views.verify, name="receipt_verify"),
         path("undian/<str:public_id>/", appointment_views.draw_page, name="draw"),
         path("undian/<str:public_id>.json", appointment_views.draw_json, name="draw_json"),
+        path("antrean/tiket/<str:ticket>/", visit_views.ticket, name="queue_ticket"),
+        path("antrean/<slug:code>/", visit_views.display, name="queue_display"),
+        path("antrean/<slug:code>.json", visit_views.display_json, name="queue_display_json"),
     ],
     "public",
 )
@@ -75,6 +80,13 @@ staff_patterns = (
             application_staff_views.document,
             name="application_document",
         ),
+        path("kantor/<slug:code>/antrean/", visit_staff_views.queue, name="office_queue"),
+        path("kantor/<slug:code>/kedatangan/", visit_staff_views.check_in, name="check_in"),
+        path("kantor/<slug:code>/kedatangan/tanpa-janji/", visit_staff_views.walk_in, name="walk_in"),
+        path("kunjungan/<int:pk>/tiket/", visit_staff_views.ticket, name="visit_ticket"),
+        path("kunjungan/<int:pk>/foto/<str:which>/", visit_staff_views.photo, name="visit_photo"),
+        path("loket/<int:pk>/antrean/", visit_staff_views.counter, name="counter"),
+        path("loket/<int:pk>/antrean/aksi/", visit_staff_views.counter_act, name="counter_act"),
     ],
     "staff",
 )
@@ -101,6 +113,7 @@ application_patterns = (
         path("<uuid:public_id>/undian/<int:release_id>/", appointment_views.request_lottery, name="request_lottery"),
         path("<uuid:public_id>/jadwal/<int:slot_id>/", appointment_views.book, name="book_slot"),
         path("<uuid:public_id>/jadwal/batal/", appointment_views.cancel, name="cancel_booking"),
+        path("<uuid:public_id>/jadwal/pindah/<int:slot_id>/", appointment_views.reschedule, name="reschedule_booking"),
     ],
     "applications",
 )

@@ -10,6 +10,8 @@ export GERBANG_WITNESS_PORT=${GERBANG_WITNESS_PORT:-8001}
 export GERBANG_WITNESS_URL=${GERBANG_WITNESS_URL:-http://127.0.0.1:$GERBANG_WITNESS_PORT}
 export GERBANG_REGISTRY_PORT=${GERBANG_REGISTRY_PORT:-8002}
 export GERBANG_BANK_PORT=${GERBANG_BANK_PORT:-8003}
+# Gerbang's registry client reads GERBANG_REGISTRY_URL: keep it on the registry's port.
+export GERBANG_REGISTRY_URL=${GERBANG_REGISTRY_URL:-http://127.0.0.1:$GERBANG_REGISTRY_PORT}
 # "localhost", not 127.0.0.1: the WebAuthn relying-party id defaults to localhost.
 base="http://localhost:$GERBANG_PORT"
 
@@ -22,6 +24,43 @@ base="http://localhost:$GERBANG_PORT"
 # The sandbox bank's shared HMAC secret (Gerbang and the bank both read var/keys/banks/bank-sandbox.secrets).
 .venv/bin/python manage.py bank_secret bank-sandbox >/dev/null
 
+# A demo lottery day at the demo office (manage.py demo_visit_day), run in the background once the web
+# process and the witness, registry and bank answer. It never holds up or stops the others, and it is
+# stopped when honcho ends; its output is appended to the log.
+demo_log="${GERBANG_VAR_DIR:-var}/demo-visit-day.log"
+demo_visit_day() {
+    set +e
+    local shell_pid=$$  # honcho's, once this script has exec'd it
+    local urls=("$base/api/v1/health" "$GERBANG_WITNESS_URL/healthz" "$GERBANG_REGISTRY_URL/healthz"
+        "http://127.0.0.1:$GERBANG_BANK_PORT/healthz")
+    local probe='import sys, urllib.request
+for url in sys.argv[1:]:
+    urllib.request.urlopen(url, timeout=2).close()'
+    local deadline=$((SECONDS + 180))
+    until .venv/bin/python -c "$probe" "${urls[@]}" 2>/dev/null; do
+        kill -0 "$shell_pid" 2>/dev/null || return 0
+        if ((SECONDS > deadline)); then
+            echo "demo_visit_day not started: ${urls[*]} did not all answer within 180 s"
+            return 1
+        fi
+        sleep 1
+    done
+    echo "=== $(date '+%Y-%m-%d %H:%M:%S') manage.py demo_visit_day ==="
+    PYTHONUNBUFFERED=1 .venv/bin/python manage.py demo_visit_day --base-url "$base" &
+    local demo=$!
+    while kill -0 "$demo" 2>/dev/null; do
+        kill -0 "$shell_pid" 2>/dev/null || kill "$demo" 2>/dev/null
+        sleep 1
+    done
+    wait "$demo"
+    local status=$?
+    if ! kill -0 "$shell_pid" 2>/dev/null; then
+        echo "demo_visit_day stopped: make run has ended"
+    elif ((status != 0)); then
+        echo "demo_visit_day failed (exit $status); again: .venv/bin/python manage.py demo_visit_day"
+    fi
+}
+
 cat <<INFO
 
 Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, registry, bank).
@@ -33,10 +72,18 @@ Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, r
   Verify        .venv/bin/python manage.py audit_verify
   Registry      http://127.0.0.1:$GERBANG_REGISTRY_PORT/v1/demo-residents   (sandbox population registry, signed HTTP)
   Bank          http://127.0.0.1:$GERBANG_BANK_PORT/   (sandbox collecting bank: pay a billing code at teller, ATM or mobile)
+  Demo day      $demo_log   (once everything answers, in the background: a lottery
+                at the demo office, bills paid, the waiting list, check-in codes; again with
+                .venv/bin/python manage.py demo_visit_day --base-url $base; GERBANG_DEMO_VISIT_DAY=0 skips it)
 
 Demo log-ins:
 INFO
 .venv/bin/python manage.py demo_logins
 echo
+
+if [[ "${GERBANG_DEMO_VISIT_DAY:-1}" != 0 ]]; then
+    mkdir -p "$(dirname "$demo_log")" || true
+    (demo_visit_day >>"$demo_log" 2>&1 &)
+fi
 
 exec .venv/bin/honcho start -f Procfile

@@ -43,6 +43,12 @@ class Perm(StrEnum):
     VIEW_RECONCILIATION = "payments.view_reconciliation"
     # Open an office's slots and release them (lottery or first come, first served).
     MANAGE_SLOTS = "appointments.manage_slots"
+    # Declare and remove national holidays (an office's own holidays are part of MANAGE_SLOTS).
+    MANAGE_HOLIDAYS = "organisation.manage_holidays"
+    # Check booked and walk-in priority applicants in at the front desk (ID card, registry photo).
+    CHECK_IN = "visits.check_in"
+    # Call queue numbers to a counter and record the visit's end.
+    SERVE_QUEUE = "visits.serve_queue"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -72,6 +78,9 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.REQUEST_DOCUMENTS: frozenset({Role.DOCUMENT_VERIFIER}),
     Perm.RESOLVE_PAYMENT_EXCEPTIONS: frozenset({Role.FINANCE_OFFICER}),
     Perm.MANAGE_SLOTS: frozenset({Role.OFFICE_HEAD}),
+    Perm.MANAGE_HOLIDAYS: frozenset({Role.SYSTEM_ADMIN}),
+    Perm.CHECK_IN: frozenset({Role.FRONT_DESK}),
+    Perm.SERVE_QUEUE: frozenset({Role.FRONT_DESK, Role.DOCUMENT_VERIFIER, Role.INTERVIEWER, Role.ISSUING_OFFICER}),
     Perm.VIEW_RECONCILIATION: frozenset(
         {Role.FINANCE_OFFICER, Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
     ),

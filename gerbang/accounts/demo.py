@@ -6,17 +6,19 @@ codes: they exist only outside production.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from gerbang.organisation.models import Division, Office
+from gerbang.organisation.models import Division, Holiday, Office
 
 from . import actions
 from .models import GrantStatus, Role, RoleGrant, Scope, User
@@ -52,6 +54,10 @@ DEMO_STAFF = [
     DemoStaff(Role.DIRECTORATE_AUDITOR, "auditor", "Maya Kusuma", Scope.DIRECTORATE),
 ]
 DEMO_APPLICANT_EMAIL = f"pemohon@{DEMO_DOMAIN}"
+# Gerbang ships no list of national holidays (load the decree with `manage.py load_holidays`); the demo office
+# gets one holiday of its own as an example, this many days ahead.
+DEMO_HOLIDAY_NAME = "Libur kantor (contoh demo)"
+DEMO_HOLIDAY_DAYS_AHEAD = 30
 
 
 def demo_email(slug: str) -> str:
@@ -133,3 +139,21 @@ def seed_demo_people() -> list[str]:
             )
             created.append(applicant.email)
     return created
+
+
+def seed_demo_holiday() -> Holiday | None:
+    """An example holiday of the demo office, declared by its head, unless the office already has one."""
+    if settings.PRODUCTION:
+        raise ImproperlyConfigured("demo data is never created in production")
+    from gerbang.organisation.actions import declare_holiday
+
+    office = Office.objects.get(name=DEMO_OFFICE_NAME)
+    head = User.objects.filter(email=demo_email("kakanim")).first()
+    if head is None or Holiday.objects.filter(office=office).exists():
+        return None
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(office.timezone)).date()
+    day = today + dt.timedelta(days=DEMO_HOLIDAY_DAYS_AHEAD)
+    try:
+        return declare_holiday(day=day, name=DEMO_HOLIDAY_NAME, office=office, actor=_as_verified(head))
+    except ValidationError:  # appointments already booked that day, or a national holiday: no example then
+        return None

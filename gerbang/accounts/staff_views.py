@@ -47,6 +47,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "staff_offices": offices_for(user, Perm.VIEW_STAFF)[:50],
         "counter_offices": offices_for(user, Perm.MANAGE_COUNTERS)[:50],
         "slot_offices": offices_for(user, Perm.MANAGE_SLOTS)[:50],
+        "queue_offices": (offices_for(user, Perm.CHECK_IN) | offices_for(user, Perm.SERVE_QUEUE)).distinct()[:50],
         "edit_offices": offices_for(user, Perm.EDIT_OFFICE)[:100],
         "can_manage_tariffs": may(user, Perm.MANAGE_TARIFFS),
         "can_view_applications": may_anywhere(user, Perm.VIEW_APPLICANT_DATA),

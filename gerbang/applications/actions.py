@@ -48,6 +48,7 @@ EDITABLE_FIELDS = (
     "product",
     "validity_years",
     "express",
+    "declared_disability",
     "office",
 )
 
@@ -146,7 +147,7 @@ def _clean_fields(application: PassportApplication, changes: dict[str, Any]) -> 
         elif name == "police_report_date" and value is not None:
             if not isinstance(value, dt.date) or value > timezone.localdate():
                 errors[name] = _("Enter a date that is not in the future.")
-        elif name == "express" and not isinstance(value, bool):
+        elif name in ("express", "declared_disability") and not isinstance(value, bool):
             errors[name] = _("Choose yes or no.")
         elif name == "office" and value is not None and not isinstance(value, Office):
             errors[name] = _("Choose an office from the list.")
@@ -263,6 +264,7 @@ def _freeze(application: PassportApplication, *, actor: User, reason: str) -> Ap
         "product": application.product,
         "validity_years": application.validity_years,
         "express": application.express,
+        "declared_disability": application.declared_disability,
         "office": application.office.code if application.office else None,
         "parental_consent_by": application.parental_consent_by_id,
     }

@@ -85,6 +85,9 @@ class ApplicationOut(Schema):
     product: str
     validity_years: int | None
     express: bool
+    declared_disability: bool = Field(
+        ..., description="Declares a disability needing priority service (checked in person at the counter)"
+    )
     office: str | None = Field(None, description="Office code")
     current_version: int
     required_documents: list[str]
@@ -110,6 +113,9 @@ class ApplicationPatch(Schema):
     product: Product | None = None
     validity_years: Literal[5, 10] | None = None
     express: bool | None = None
+    declared_disability: bool | None = Field(
+        None, description="A disability needing priority service; checked in person at the counter"
+    )
     office: str | None = Field(None, max_length=60, pattern=PLAIN_TEXT, description="Office code")
 
 
@@ -213,6 +219,7 @@ def _out(application: PassportApplication, user: User) -> dict[str, Any]:
         "product": application.product,
         "validity_years": application.validity_years,
         "express": application.express,
+        "declared_disability": application.declared_disability,
         "office": application.office.code if application.office else None,
         "current_version": application.current_version,
         "required_documents": rules.required_documents(application),
@@ -263,7 +270,7 @@ def get_application(request: HttpRequest, application_id: uuid.UUID) -> dict[str
 def update_application(request: HttpRequest, application_id: uuid.UUID, payload: ApplicationPatch) -> dict[str, Any]:
     user, application = _mine(request, application_id)
     changes = payload.dict(exclude_unset=True)
-    for name in ("kind", "product", "validity_years", "express"):
+    for name in ("kind", "product", "validity_years", "express", "declared_disability"):
         if name in changes and changes[name] is None:
             raise ValidationError({name: "This field cannot be empty."})
     for name in ("renewal_reason", "old_passport_number", "police_report_number"):

@@ -71,6 +71,14 @@ class PassportForm(forms.Form):
     express = forms.BooleanField(
         label=_("Same-day express service (extra fee)"), required=False, help_text=_("Ready on the day of your visit.")
     )
+    declared_disability = forms.BooleanField(
+        label=_("The applicant has a disability and needs priority service"),
+        required=False,
+        help_text=_(
+            "Priority applicants have places of their own (so do those aged 60 or over and children under 5, "
+            "without asking). The declaration is checked in person at the counter."
+        ),
+    )
     office = forms.ModelChoiceField(
         label=_("Office where you will come for photo, fingerprints and interview"),
         queryset=Office.objects.order_by("name"),

@@ -77,6 +77,8 @@ class PassportApplication(models.Model):
     product = models.CharField(_("passport"), max_length=10, choices=Product.choices, blank=True)
     validity_years = models.PositiveSmallIntegerField(_("validity (years)"), null=True, blank=True)
     express = models.BooleanField(_("same-day express service"), default=False)
+    # Declared by the applicant (or the parent) for priority service; checked in person at the counter.
+    declared_disability = models.BooleanField(_("declares a disability needing priority service"), default=False)
     office = models.ForeignKey(
         "organisation.Office", verbose_name=_("office"), null=True, blank=True, on_delete=models.PROTECT
     )

@@ -17,12 +17,14 @@ def applications_of(user: Any) -> list[PassportApplication]:
     return list(PassportApplication.objects.filter(filer=user).select_related("office").order_by("-created_at"))
 
 
-def application_for_filer(user: Any, public_id: Any) -> PassportApplication:
+def application_for_filer(user: Any, public_id: Any, *, with_office: bool = True) -> PassportApplication:
+    """The caller's own application, or 404. ``with_office=False`` when the caller already holds the office."""
     try:
         key = uuid.UUID(str(public_id))
     except ValueError:
         raise Http404 from None
-    application = PassportApplication.objects.filter(public_id=key, filer=user).select_related("office").first()
+    found = PassportApplication.objects.filter(public_id=key, filer=user)
+    application = (found.select_related("office") if with_office else found).first()
     if application is None:
         raise Http404
     return application

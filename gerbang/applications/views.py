@@ -24,6 +24,7 @@ from gerbang.accounts.views import apply_form_errors
 from gerbang.appointments.views import appointment_context
 from gerbang.audit.actions import record_view
 from gerbang.identity.actions import current_identity
+from gerbang.visits.views import visit_context
 
 from . import actions, references, rules, selectors
 from .forms import DocumentsForm, KindForm, NewApplicationForm, PassportForm, ReviewForm, WithdrawForm
@@ -143,6 +144,7 @@ def _passport_step(request: HttpRequest, user: User, application: PassportApplic
         "product": application.product,
         "validity_years": application.validity_years,
         "express": application.express,
+        "declared_disability": application.declared_disability,
         "office": application.office_id,
     }
     form = PassportForm(request.POST or None, initial=initial, minor=application.applicant_minor)
@@ -243,6 +245,7 @@ def detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "editable": EDITABLE.get(application.status),
             "service_standard": service_standard(settings.PASSPORT_SERVICE_DAYS),
             "appointment": appointment_context(application),
+            "visit": visit_context(application),
         },
     )
 

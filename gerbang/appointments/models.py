@@ -1,7 +1,9 @@
 """Slots at an office, their release (by lottery or first come, first served), the draw, requests and bookings.
 
 Capacity is guarded in the database: a slot's ``booked`` never exceeds its
-``capacity`` (a CHECK), and bookings take a place with one conditional UPDATE.
+``capacity`` (a CHECK), nor does any pool (priority quota, express quota, the
+general places outside both) exceed its share (CHECKs), and bookings take a
+place with one conditional UPDATE.
 A booking belongs to a submitted application and its applicant's NIK: at most
 one active booking per NIK (a partial unique index). The lottery's public
 record (commitments, root, secrets, result digest) is on :class:`Draw`;
@@ -29,6 +31,9 @@ class Slot(models.Model):
     priority_capacity = models.PositiveIntegerField(_("places for priority applicants"), default=0)
     booked = models.PositiveIntegerField(_("booked"), default=0)
     priority_booked = models.PositiveIntegerField(_("booked by priority applicants"), default=0)
+    # Places for express-service applications only, booked first come in any open release; never in the lottery.
+    express_capacity = models.PositiveIntegerField(_("places for express service"), default=0)
+    express_booked = models.PositiveIntegerField(_("booked by express applications"), default=0)
 
     class Meta:
         verbose_name = _("slot")
@@ -41,11 +46,49 @@ class Slot(models.Model):
             models.CheckConstraint(
                 condition=Q(priority_booked__lte=F("priority_capacity")), name="slot_priority_never_overbooked"
             ),
-            models.CheckConstraint(condition=Q(priority_capacity__lte=F("capacity")), name="slot_priority_within"),
+            models.CheckConstraint(
+                condition=Q(express_booked__lte=F("express_capacity")), name="slot_express_never_overbooked"
+            ),
+            # The quotas are parts of the places, not extra places.
+            models.CheckConstraint(
+                condition=Q(capacity__gte=F("priority_capacity") + F("express_capacity")), name="slot_quotas_within"
+            ),
+            models.CheckConstraint(
+                condition=Q(booked__gte=F("priority_booked") + F("express_booked")), name="slot_quota_bookings_counted"
+            ),
+            # General places (outside both quotas) never eat into a quota: booked - priority_booked -
+            # express_booked <= capacity - priority_capacity - express_capacity.
+            models.CheckConstraint(
+                condition=Q(
+                    booked__lte=F("capacity")
+                    - F("priority_capacity")
+                    - F("express_capacity")
+                    + F("priority_booked")
+                    + F("express_booked")
+                ),
+                name="slot_general_never_overbooked",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.office_id} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def express_left(self) -> int:
+        """Places left in the express quota (express-service applications only)."""
+        return self.express_capacity - self.express_booked
+
+    @property
+    def priority_left(self) -> int:
+        """Places left in the priority quota."""
+        return self.priority_capacity - self.priority_booked
+
+    @property
+    def general_left(self) -> int:
+        """Places left outside both quotas (anyone but express-service applications)."""
+        return (self.capacity - self.priority_capacity - self.express_capacity) - (
+            self.booked - self.priority_booked - self.express_booked
+        )
 
     @property
     def group(self) -> str:
@@ -148,14 +191,24 @@ class LotteryRequest(models.Model):
 
 
 class Booking(models.Model):
+    """An appointment: a place in a slot for a submitted application and its applicant's NIK.
+
+    Not transferable. It ends attended (checked in at the office), cancelled, rescheduled (replaced by the
+    booking whose ``rescheduled_from`` it is; that one cannot be rescheduled again) or as a no-show.
+    """
+
     class Status(models.TextChoices):
         ACTIVE = "active", _("Booked")
         CANCELLED = "cancelled", _("Cancelled")
+        RESCHEDULED = "rescheduled", _("Rescheduled")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("Did not attend")
 
     class Source(models.TextChoices):
         LOTTERY = "lottery", _("Lottery")
         WAITING_LIST = "waiting_list", _("Waiting list")
         FIRST_COME = "first_come", _("First come, first served")
+        RESCHEDULED = "rescheduled", _("Rescheduled by the applicant")
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
     application = models.ForeignKey(
@@ -165,9 +218,18 @@ class Booking(models.Model):
     priority = models.BooleanField(_("in the priority quota"), default=False)
     source = models.CharField(_("how it was allocated"), max_length=12, choices=Source.choices)
     request = models.ForeignKey(LotteryRequest, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(_("booked at"))
-    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled or rescheduled at"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    rescheduled_from = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rescheduled_to",
+        verbose_name=_("rescheduled from"),
+    )
 
     class Meta:
         verbose_name = _("booking")
@@ -179,6 +241,22 @@ class Booking(models.Model):
             models.UniqueConstraint(
                 fields=["application"], condition=Q(status="active"), name="booking_one_active_per_application"
             ),
+            models.CheckConstraint(
+                condition=(Q(status="attended") & Q(checked_in_at__isnull=False))
+                | (~Q(status="attended") & Q(checked_in_at__isnull=True)),
+                name="booking_attended_iff_checked_in",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status__in=["cancelled", "rescheduled"]) & Q(cancelled_at__isnull=False))
+                | (~Q(status__in=["cancelled", "rescheduled"]) & Q(cancelled_at__isnull=True)),
+                name="booking_ended_iff_cancelled_at",
+            ),
+            models.CheckConstraint(
+                condition=(Q(source="rescheduled") & Q(rescheduled_from__isnull=False))
+                | (~Q(source="rescheduled") & Q(rescheduled_from__isnull=True)),
+                name="booking_rescheduled_source_iff_from",
+            ),
+            models.CheckConstraint(condition=~Q(rescheduled_from=F("pk")), name="booking_not_rescheduled_from_itself"),
         ]
 
     def __str__(self) -> str:

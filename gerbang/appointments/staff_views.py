@@ -1,8 +1,9 @@
-"""The office head's appointment calendar: slots per day and releases (lottery or first come).
+"""The office head's appointment calendar: slots per day, the office's holidays, and releases (lottery or first come).
 
 Everything on the page is in the office's own time zone: the days and times typed into the
-forms, and the times listed. The actions (``actions.create_slots``, ``actions.open_release``)
-check the permission again and write the audit events.
+forms, and the times listed. The actions (``actions.create_slots``, ``actions.open_release``,
+``organisation.actions.declare_holiday`` and ``remove_holiday``) check the permission again and
+write the audit events.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +28,9 @@ from gerbang.access.permissions import Perm, office_or_404
 from gerbang.accounts.decorators import staff_required
 from gerbang.accounts.views import apply_form_errors
 from gerbang.audit.witness_client import WitnessUnavailable
-from gerbang.organisation.models import Office
+from gerbang.organisation import actions as organisation_actions
+from gerbang.organisation.models import Holiday, Office
+from gerbang.organisation.selectors import holidays
 
 from . import actions
 from .models import Draw, Release, Slot
@@ -96,7 +99,20 @@ class SlotsForm(forms.Form):
         min_value=0,
         max_value=MAX_PLACES,
         initial=0,
-        help_text=gettext_lazy("Kept for applicants aged 60 or over or under 5; part of the places, not in addition."),
+        help_text=gettext_lazy(
+            "Kept for applicants aged 60 or over, under 5, or with a disability; part of the places, not in addition."
+        ),
+    )
+    express_capacity = forms.IntegerField(
+        label=gettext_lazy("Express places per slot"),
+        min_value=0,
+        max_value=MAX_PLACES,
+        initial=0,
+        required=False,
+        help_text=gettext_lazy(
+            "Kept for same-day express applications, booked first come, never drawn; part of the places, not in "
+            "addition."
+        ),
     )
 
     def __init__(self, *args: Any, office: Office, **kwargs: Any) -> None:
@@ -111,10 +127,40 @@ class SlotsForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        places, priority = data.get("capacity"), data.get("priority_capacity")
+        if data.get("express_capacity") is None and "express_capacity" not in self.errors:
+            data["express_capacity"] = 0  # left empty: no express places
+        places, priority, express = data.get("capacity"), data.get("priority_capacity"), data.get("express_capacity")
         if places is not None and priority is not None and priority > places:
             self.add_error("priority_capacity", _("Priority places cannot exceed the places per slot."))
+        elif places is not None and priority is not None and express is not None and priority + express > places:
+            self.add_error(
+                "express_capacity", _("Priority and express places together cannot exceed the places per slot.")
+            )
         return data
+
+
+class HolidayForm(forms.Form):
+    """A holiday of this office (national holidays are declared by system administrators)."""
+
+    day = forms.DateField(label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=organisation_actions.HOLIDAY_NAME_MAX,
+        help_text=gettext_lazy(
+            "No appointments on this day. Refused while appointments are booked on it; its slots that were never "
+            "booked are removed."
+        ),
+    )
+
+    def __init__(self, *args: Any, office: Office, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.office = office
+
+    def clean_day(self) -> dt.date:
+        day: dt.date = self.cleaned_data["day"]
+        if day < office_today(self.office):
+            raise ValidationError(_("The day cannot be in the past."))
+        return day
 
 
 class ReleaseForm(forms.Form):
@@ -164,6 +210,7 @@ def _open_slots(request: HttpRequest, office: Office, form: SlotsForm) -> bool:
             times=data["times"],
             capacity=data["capacity"],
             priority_capacity=data["priority_capacity"],
+            express_capacity=data["express_capacity"],
             actor=request.user,
         )
     except ValidationError as exc:
@@ -217,6 +264,40 @@ def _open_release(request: HttpRequest, office: Office, form: ReleaseForm) -> bo
     return True
 
 
+def _declare_holiday(request: HttpRequest, office: Office, form: HolidayForm) -> bool:
+    data = form.cleaned_data
+    try:
+        holiday = organisation_actions.declare_holiday(
+            day=data["day"],
+            name=data["name"],
+            office=office,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+    except ValidationError as exc:
+        apply_form_errors(form, exc)
+        return False
+    messages.success(
+        request,
+        _("%(day)s is a holiday of this office: %(name)s.") % {"day": holiday.day.isoformat(), "name": holiday.name},
+    )
+    return True
+
+
+def _remove_holiday(request: HttpRequest, office: Office) -> None:
+    """Only this office's own holidays, listed on the page; anything else is not found."""
+    raw = str(request.POST.get("holiday", "")).strip()
+    holiday = Holiday.objects.filter(pk=int(raw), office=office).first() if raw.isdigit() and len(raw) < 19 else None
+    if holiday is None:
+        raise Http404
+    try:
+        organisation_actions.remove_holiday(holiday, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for text in exc.messages:
+            messages.error(request, text)
+        return
+    messages.success(request, _("%(day)s is no longer a holiday of this office.") % {"day": holiday.day.isoformat()})
+
+
 def _release_rows(office: Office, now: dt.datetime) -> list[dict[str, Any]]:
     releases = list(Release.objects.filter(office=office).order_by("-created_at", "-pk")[:LISTED_RELEASES])
     draws = {d.release_id: d for d in Draw.objects.filter(release__in=releases)}
@@ -243,14 +324,20 @@ def calendar(request: HttpRequest, code: str) -> HttpResponse:
         prefix="release",
         initial={"mode": Release.Mode.LOTTERY},
     )
+    holiday_form = HolidayForm(request.POST if posted == "holiday" else None, office=office, prefix="holiday")
     if posted == "slots" and slots_form.is_valid() and _open_slots(request, office, slots_form):
+        return redirect("staff:office_calendar", code=office.code)
+    if posted == "holiday" and holiday_form.is_valid() and _declare_holiday(request, office, holiday_form):
+        return redirect("staff:office_calendar", code=office.code)
+    if posted == "remove_holiday":
+        _remove_holiday(request, office)
         return redirect("staff:office_calendar", code=office.code)
     if posted == "release" and release_form.is_valid() and _open_release(request, office, release_form):
         return redirect("staff:office_calendar", code=office.code)
     today = office_today(office)
-    slots = Slot.objects.filter(
-        office=office, day__gte=today, day__lte=today + dt.timedelta(days=UPCOMING_DAYS)
-    ).order_by("day", "starts_at")
+    last = today + dt.timedelta(days=UPCOMING_DAYS)
+    slots = Slot.objects.filter(office=office, day__gte=today, day__lte=last).order_by("day", "starts_at")
+    days_off = list(holidays(office, today, last))
     return render(
         request,
         "appointments/staff/calendar.html",
@@ -258,6 +345,9 @@ def calendar(request: HttpRequest, code: str) -> HttpResponse:
             "office": office,
             "slots_form": slots_form,
             "release_form": release_form,
+            "holiday_form": holiday_form,
+            "holidays": days_off,
+            "holiday_names": {h.day: h.name for h in days_off},
             "slots": slots,
             "upcoming_days": UPCOMING_DAYS,
             "releases": _release_rows(office, timezone.now()),

@@ -1,6 +1,6 @@
 """The periodic tasks. Installed by migration core.0002; a new migration re-applies them when this list changes
 (core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills, core.0005 reconciliation,
-core.0006 the lottery draws)."""
+core.0006 the lottery draws, core.0007 no-shows, core.0008 the rate-limit clean-up)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("reconcile-statements", "gerbang.payments.tasks.reconcile", "H", None),
     # Every minute: lotteries whose request window closed are drawn (docs/lottery.md).
     ("run-draws", "gerbang.appointments.tasks.run_due_draws", "I", 1),
+    # Bookings not checked in an hour after their start are no-shows (installed by core.0007).
+    ("mark-no-shows", "gerbang.appointments.tasks.mark_no_shows", "I", 15),
+    # Rate-limit counters of windows that are over (docs/adr/0007; installed by core.0008).
+    ("purge-rate-limits", "gerbang.core.tasks.purge_rate_limit_windows", "I", 5),
 ]
 
 

@@ -7,6 +7,7 @@ from django.contrib.sessions.models import Session
 from django.db.models import F
 from django.utils import timezone
 
+from . import ratelimit
 from .models import WorkerHeartbeat
 
 
@@ -22,3 +23,8 @@ def heartbeat() -> str:
 def clear_expired_sessions() -> int:
     deleted, _by_model = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return deleted
+
+
+def purge_rate_limit_windows() -> int:
+    """Delete rate-limit counters of windows that are over (docs/adr/0007)."""
+    return ratelimit.purge()

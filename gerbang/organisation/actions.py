@@ -1,8 +1,9 @@
-"""The only code that changes the organisation. Each action writes its audit event."""
+"""The only code that changes the organisation (offices, counters, holidays). Each action writes its audit event."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -10,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gerbang.access.permissions import Perm, require
 from gerbang.audit.actions import record
 
-from .models import Counter, Directorate, Division, Office, OfficeClass, ServiceUnit, validate_timezone
+from .models import Counter, Directorate, Division, Holiday, Office, OfficeClass, ServiceUnit, validate_timezone
 
 if TYPE_CHECKING:
     from gerbang.accounts.models import User
@@ -150,3 +152,136 @@ def add_counter(unit: ServiceUnit, *, number: int, label: str, actor: User) -> C
             details={"unit": unit.pk, "number": number},
         )
     return counter
+
+
+HOLIDAY_CSV_COLUMNS = ("date", "name")
+HOLIDAY_NAME_MAX = 200
+
+
+def _holiday_permission(office: Office | None) -> Perm:
+    """An office's own holidays belong to its calendar (office head); national ones to system administrators."""
+    return Perm.MANAGE_HOLIDAYS if office is None else Perm.MANAGE_SLOTS
+
+
+def _clean_holiday_name(name: str) -> str:
+    cleaned = " ".join(str(name or "").split())
+    if not cleaned:
+        raise ValidationError({"name": _("Give the holiday a name.")})
+    if len(cleaned) > HOLIDAY_NAME_MAX:
+        raise ValidationError({"name": _("At most %(count)d characters.") % {"count": HOLIDAY_NAME_MAX}})
+    return cleaned
+
+
+def declare_holiday(*, day: dt.date, name: str, office: Office | None = None, actor: User) -> Holiday:
+    """Declare a holiday: for one office (its head, ``Perm.MANAGE_SLOTS``) or national (``Perm.MANAGE_HOLIDAYS``).
+
+    Refused while the day has booked appointments (move or cancel them first). In the same transaction the
+    day's slots that were never booked are removed; slots whose bookings all ended stay as their history and
+    are never offered again (``appointments.selectors.release_slots`` skips holidays).
+    """
+    require(actor, _holiday_permission(office), office)
+    return _declare_holiday(day=day, name=name, office=office, actor=actor, source="")
+
+
+def _declare_holiday(*, day: dt.date, name: str, office: Office | None, actor: User | None, source: str) -> Holiday:
+    # Appointments depend on the organisation, not the other way round: import the appointments' side here.
+    from gerbang.appointments.actions import clear_day_for_holiday
+
+    name = _clean_holiday_name(name)
+    taken = ValidationError({"day": _("This day is already a holiday.")})
+    try:
+        with transaction.atomic():
+            national = Holiday.objects.filter(office__isnull=True, day=day).first()
+            if national is not None:
+                if office is None:
+                    raise taken
+                raise ValidationError(
+                    {"day": _("This day is already a national holiday: %(name)s.") % {"name": national.name}}
+                )
+            if office is not None and Holiday.objects.filter(office=office, day=day).exists():
+                raise taken
+            removed = clear_day_for_holiday(office=office, day=day)
+            holiday = Holiday.objects.create(
+                day=day,
+                name=name,
+                office=office,
+                declared_by=actor if actor is not None and actor.is_authenticated else None,
+                declared_at=timezone.now(),
+            )
+            details: dict[str, object] = {
+                "day": day.isoformat(),
+                "name": name,
+                "national": office is None,
+                "slots_removed": removed,
+            }
+            if source:
+                details["source"] = source
+            record("organisation.holiday_declared", actor=actor, obj=holiday, office=office, details=details)
+    except IntegrityError as exc:  # the same day declared at the same moment by someone else
+        raise taken from exc
+    return holiday
+
+
+def remove_holiday(holiday: Holiday, *, actor: User) -> None:
+    """Withdraw a holiday: the day is a working day again (slots removed with it are not recreated)."""
+    require(actor, _holiday_permission(holiday.office), holiday.office)
+    with transaction.atomic():
+        locked = Holiday.objects.select_for_update().select_related("office").filter(pk=holiday.pk).first()
+        if locked is None:
+            raise ValidationError({"holiday": _("This holiday has already been removed.")})
+        record(
+            "organisation.holiday_removed",
+            actor=actor,
+            obj=locked,
+            office=locked.office,
+            details={"day": locked.day.isoformat(), "name": locked.name, "national": locked.office_id is None},
+        )
+        locked.delete()
+
+
+def load_national_holidays(path: Path, *, actor: User | None = None) -> LoadResult:
+    """National holidays from a CSV file (``date`` as YYYY-MM-DD, ``name``), for the command line (operators).
+
+    Idempotent: a day already declared with the same name changes nothing; with another name it is renamed.
+    Declaring follows :func:`declare_holiday` (refused on a day with booked appointments); the whole file is
+    one transaction, so a refused line loads nothing.
+    """
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = set(HOLIDAY_CSV_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise ValidationError(_("The holiday file lacks columns: %(cols)s") % {"cols": ", ".join(sorted(missing))})
+        rows = list(reader)
+    result = LoadResult()
+    source = f"holiday file {path.name}"
+    with transaction.atomic():
+        for lineno, row in enumerate(rows, start=2):
+            try:
+                day = dt.date.fromisoformat((row["date"] or "").strip())
+                name = _clean_holiday_name(row["name"])
+            except (ValueError, ValidationError):
+                raise ValidationError(
+                    _("Line %(line)d: give a date as YYYY-MM-DD and a name.") % {"line": lineno}
+                ) from None
+            existing = Holiday.objects.select_for_update().filter(office__isnull=True, day=day).first()
+            if existing is None:
+                try:
+                    _declare_holiday(day=day, name=name, office=None, actor=actor, source=source)
+                except ValidationError as exc:
+                    raise ValidationError(
+                        _("Line %(line)d: %(error)s") % {"line": lineno, "error": " ".join(exc.messages)}
+                    ) from None
+                result.created += 1
+            elif existing.name != name:
+                record(
+                    "organisation.holiday_renamed",
+                    actor=actor,
+                    obj=existing,
+                    details={"day": day.isoformat(), "from": existing.name, "to": name, "source": source},
+                )
+                existing.name = name
+                existing.save(update_fields=["name"])
+                result.updated += 1
+            else:
+                result.unchanged += 1
+    return result

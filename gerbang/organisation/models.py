@@ -1,9 +1,10 @@
-"""The organisation: Directorate General -> divisions -> offices -> service units -> counters."""
+"""The organisation: Directorate General -> divisions -> offices -> service units -> counters; and holidays."""
 
 from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -134,3 +135,48 @@ class Counter(models.Model):
     @property
     def office(self) -> Office:
         return self.unit.office
+
+
+class Holiday(models.Model):
+    """A day without appointments: a national holiday (``office`` empty) for every office, or one office's own.
+
+    The day is a calendar date in each office's own time zone. Working-day clocks and the appointment
+    calendar read holidays through :mod:`gerbang.organisation.selectors`.
+    """
+
+    day = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=200)
+    office = models.ForeignKey(
+        Office,
+        verbose_name=_("office"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="holidays",
+        help_text=_("Empty for a national holiday, observed by every office."),
+    )
+    declared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    declared_at = models.DateTimeField(_("declared at"))
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day"], condition=Q(office__isnull=True), name="holiday_one_national_a_day"
+            ),
+            models.UniqueConstraint(
+                fields=["office", "day"], condition=Q(office__isnull=False), name="holiday_one_per_office_a_day"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="holiday_has_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day.isoformat()} {self.name}"
+
+    @property
+    def national(self) -> bool:
+        return self.office_id is None

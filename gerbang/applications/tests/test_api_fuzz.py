@@ -69,6 +69,7 @@ NO_SUB_RESOURCE = {
     "DELETE /api/v1/applications/{application_id}/appointment",
     "POST /api/v1/applications/{application_id}/appointment/lottery/{release_id}",
     "POST /api/v1/applications/{application_id}/appointment/slots/{slot_id}",
+    "POST /api/v1/applications/{application_id}/appointment/reschedule/{slot_id}",
 }
 EXCLUDE_PATHS = "/staff/"
 # `not_a_server_error` is the requirement; the other checks keep it honest (valid JSON bodies that match their

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
+from gerbang.browser import browser, new_page, site_url  # noqa: F401
 from services.testing import free_port, stop
 
 

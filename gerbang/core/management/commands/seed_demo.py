@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from gerbang.accounts.demo import seed_demo_people
+from gerbang.accounts.demo import seed_demo_holiday, seed_demo_people
 from gerbang.organisation.actions import load_offices
 from gerbang.payments.actions import ensure_bank
 from gerbang.tariffs.actions import load_tariffs
@@ -22,6 +22,7 @@ class Command(BaseCommand):
         offices = load_offices(data / "immigration_offices.csv")
         tariffs = load_tariffs(data / "tariffs.csv")
         people = seed_demo_people()
+        holiday = seed_demo_holiday()
         ensure_bank(
             "bank-sandbox",
             "Bank Sandbox (demo)",
@@ -32,4 +33,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"seed_demo: offices {offices.created} created / {offices.unchanged} unchanged; "
             f"{tariffs} tariff versions added; {len(people)} demo accounts created"
+            + (f"; example office holiday on {holiday.day.isoformat()}" if holiday else "")
         )

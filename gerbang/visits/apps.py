@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class VisitsConfig(AppConfig):
+    name = "gerbang.visits"
+    label = "visits"
+    verbose_name = "Visits: check-in and the queue"
