@@ -207,14 +207,30 @@ class Applicant:
     session: str
     public_id: str
     csrf: str  # the csrftoken cookie a browser got with the page, sent back as X-CSRFToken
+    address: str  # the applicant's own client address, as the trusted proxy in front of Gerbang reports it
 
     def headers(self, body: bytes) -> dict[str, str]:
         return {
             "Cookie": f"{SESSION_COOKIE}={self.session}; {CSRF_COOKIE}={self.csrf}",
             "X-CSRFToken": self.csrf,
+            "X-Forwarded-For": self.address,
             "Content-Type": "application/x-www-form-urlencoded",
             "Content-Length": str(len(body)),
         }
+
+
+def client_address(n: int) -> str:
+    """A distinct private address per applicant (10.x.y.z): a crowd, not one machine."""
+    return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+
+
+# The rate limiter stays on (its counting is part of every request's cost), with each applicant at an address of
+# their own behind one trusted proxy, as in production. The audited-write baseline is one account writing again
+# and again, far beyond what a person does: only its per-account write limit is raised.
+RATE_LIMIT_ENV = {
+    "GERBANG_TRUSTED_PROXY_COUNT": "1",
+    "GERBANG_RATE_LIMITS": json.dumps({"page-write": {"account": 1_000_000}}),
+}
 
 
 def csrf_secret() -> str:
@@ -411,8 +427,17 @@ class Outcome:
 
 
 def booking_part(
-    web: WebServer, applicants: list[Applicant], slot_ids: list[int], *, senders: int, places: int, seed: int
+    web: WebServer,
+    applicants: list[Applicant],
+    slot_ids: list[int],
+    *,
+    senders: int,
+    places: int,
+    seed: int,
+    exact: bool = False,
 ) -> dict[str, Any]:
+    # As the status page's "Book" button sends it: that time, or the nearest free one of the same part of the day.
+    body = b"" if exact else b"or_next=1"
     rng = random.Random(seed)
     plan = [(a, rng.choice(slot_ids)) for a in applicants]
     rng.shuffle(plan)
@@ -428,7 +453,7 @@ def booking_part(
             applicant, slot_id = item
             t0 = time.perf_counter()
             reply = conn.request(
-                "POST", f"/permohonan/{applicant.public_id}/jadwal/{slot_id}/", b"", applicant.headers(b"")
+                "POST", f"/permohonan/{applicant.public_id}/jadwal/{slot_id}/", body, applicant.headers(body)
             )
             t1 = time.perf_counter()
             messages = reply.messages()
@@ -653,6 +678,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--audited-seconds", type=float, default=10.0, help="seconds of audited writes")
     parser.add_argument("--pgbench-seconds", type=float, default=10.0, help="seconds of pgbench")
     parser.add_argument("--seed", type=int, default=20261128, help="seed for the fixtures and the slot choices")
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="book exactly the chosen slot or be refused (the API's default); without it, as the page's button: "
+        "that slot or the nearest free one of the same part of the day",
+    )
     args = parser.parse_args(argv)
     if min(args.applicants, args.slots, args.capacity, args.senders, args.web_workers) < 1:
         parser.error("counts must be positive")
@@ -695,13 +726,17 @@ def run(args: argparse.Namespace, server: Server, database: str, work_dir: Path)
     made = json.loads(done.stdout.strip().splitlines()[-1])
     fixtures_s = time.monotonic() - fixtures_started
     log(f"fixtures made in {fixtures_s:.1f} s")
-    bookers = [Applicant(s, p, csrf_secret()) for s, p in made["bookers"]]
-    drafts = [Applicant(s, p, csrf_secret()) for s, p in made["drafts"]]
+    bookers = [Applicant(s, p, csrf_secret(), client_address(n)) for n, (s, p) in enumerate(made["bookers"])]
+    drafts = [
+        Applicant(s, p, csrf_secret(), client_address(len(bookers) + n)) for n, (s, p) in enumerate(made["drafts"])
+    ]
 
     facts = server_facts(owner_url)
     load_before = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews every rate
     figures: dict[str, Any] = {}
-    web = WebServer({**base_env, "DATABASE_URL": web_url}, args.web_workers, work_dir / "gunicorn.log")
+    web = WebServer(
+        {**base_env, **RATE_LIMIT_ENV, "DATABASE_URL": web_url}, args.web_workers, work_dir / "gunicorn.log"
+    )
     try:
         log(f"starting gunicorn with {args.web_workers} workers on port {web.port} (database role {web_role})")
         web.start()
@@ -711,7 +746,15 @@ def run(args: argparse.Namespace, server: Server, database: str, work_dir: Path)
         audited_before = audited_write_part(web, drafts, args.audited_seconds)
         log(f"audited writes: {audited_before['per_s']}/s")
         log(f"flash crowd: {len(bookers)} applicants, {args.senders} senders, {args.slots} places in {rows} slots")
-        booking = booking_part(web, bookers, made["slots"], senders=args.senders, places=args.slots, seed=args.seed + 1)
+        booking = booking_part(
+            web,
+            bookers,
+            made["slots"],
+            senders=args.senders,
+            places=args.slots,
+            seed=args.seed + 1,
+            exact=args.exact,
+        )
         log(
             f"flash crowd: {booking['success_answers']} booked in {booking['seconds_to_last_place']} s, "
             f"{booking['requests']} answers in {booking['wall_s']} s; {booking['answers']}"
@@ -753,6 +796,8 @@ def run(args: argparse.Namespace, server: Server, database: str, work_dir: Path)
         "priority_places": 0,
         "senders": args.senders,
         "sender_kind": "threads, one POST per applicant, no retry",
+        "booking_mode": "exact slot" if args.exact else "the slot or the nearest free one of that part of the day",
+        "rate_limits": "on; one client address per applicant (X-Forwarded-For behind 1 trusted proxy)",
         "web_workers": args.web_workers,
         "web_database_role": web_role,
         "cores": os.cpu_count(),
