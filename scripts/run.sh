@@ -46,7 +46,7 @@ for url in sys.argv[1:]:
         sleep 1
     done
     echo "=== $(date '+%Y-%m-%d %H:%M:%S') manage.py demo_visit_day ==="
-    PYTHONUNBUFFERED=1 .venv/bin/python manage.py demo_visit_day --base-url "$base" &
+    PYTHONUNBUFFERED=1 .venv/bin/python manage.py demo_visit_day --check-in --base-url "$base" &
     local demo=$!
     while kill -0 "$demo" 2>/dev/null; do
         kill -0 "$shell_pid" 2>/dev/null || kill "$demo" 2>/dev/null
@@ -73,7 +73,8 @@ Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, r
   Registry      http://127.0.0.1:$GERBANG_REGISTRY_PORT/v1/demo-residents   (sandbox population registry, signed HTTP)
   Bank          http://127.0.0.1:$GERBANG_BANK_PORT/   (sandbox collecting bank: pay a billing code at teller, ATM or mobile)
   Demo day      $demo_log   (once everything answers, in the background: a lottery
-                at the demo office, bills paid, the waiting list, check-in codes; again with
+                at the demo office, bills paid, the waiting list, one check-in with both photos
+                and a counter call, check-in codes for the rest; again with
                 .venv/bin/python manage.py demo_visit_day --base-url $base; GERBANG_DEMO_VISIT_DAY=0 skips it)
 
 Demo log-ins:

@@ -226,7 +226,7 @@ def remove_holiday(holiday: Holiday, *, actor: User) -> None:
     """Withdraw a holiday: the day is a working day again (slots removed with it are not recreated)."""
     require(actor, _holiday_permission(holiday.office), holiday.office)
     with transaction.atomic():
-        locked = Holiday.objects.select_for_update().select_related("office").filter(pk=holiday.pk).first()
+        locked = Holiday.objects.select_for_update(of=("self",)).select_related("office").filter(pk=holiday.pk).first()
         if locked is None:
             raise ValidationError({"holiday": _("This holiday has already been removed.")})
         record(
