@@ -102,23 +102,26 @@ def _registry_photo(nik: str) -> tuple[str | None, actions.Photo | None]:
     return f"data:{found[0]};base64,{found[1]}", actions.Photo(content, "png")
 
 
-def _identity_step(request: HttpRequest, form: IdentityForm, nik: str, perform: Any) -> Visit | None:
-    """Validate the identity form, fetch the registry photo again and run the action; None while the form has errors."""
+def _identity_step(request: HttpRequest, form: IdentityForm, nik: str, perform: Any) -> tuple[str | None, Visit | None]:
+    """The registry photo (fetched once per request: shown, and on a valid POST stored) and, on a valid POST, the
+    action's visit: ``(data URI or None, visit or None)``; the form carries the errors."""
+    photo_uri, registry_photo = _registry_photo(nik)
+    if photo_uri is None:
+        messages.warning(request, str(REGISTRY_DOWN))
     if request.method != "POST" or not form.is_valid():
-        return None
+        return photo_uri, None
     photo = form.checked_photo()
     if photo is None:
-        return None
-    _uri, registry_photo = _registry_photo(nik)
+        return photo_uri, None
     if registry_photo is None:
         form.add_error(None, str(REGISTRY_DOWN))
-        return None
+        return photo_uri, None
     try:
         visit: Visit = perform(form.cleaned_data, photo, registry_photo)
     except ValidationError as exc:
         apply_form_errors(form, exc)
-        return None
-    return visit
+        return photo_uri, None
+    return photo_uri, visit
 
 
 @staff_required
@@ -137,10 +140,7 @@ def check_in(request: HttpRequest, code: str) -> HttpResponse:
     if booking is not None:
         record_view("visits.booking_viewed", actor=request.user, obj=booking, office=office)  # type: ignore[arg-type]
         form = IdentityForm(request.POST or None, request.FILES or None)
-        photo_uri, _copy = _registry_photo(booking.applicant_nik)
-        if photo_uri is None:
-            messages.warning(request, str(REGISTRY_DOWN))
-        visit = _identity_step(
+        photo_uri, visit = _identity_step(
             request,
             form,
             booking.applicant_nik,
@@ -186,11 +186,8 @@ def walk_in(request: HttpRequest, code: str) -> HttpResponse:
     if application is not None:
         record_view("visits.application_viewed", actor=request.user, obj=application, office=office)  # type: ignore[arg-type]
         form = WalkInForm(request.POST or None, request.FILES or None)
-        photo_uri, _copy = _registry_photo(application.applicant_nik)
-        if photo_uri is None:
-            messages.warning(request, str(REGISTRY_DOWN))
         found = application
-        visit = _identity_step(
+        photo_uri, visit = _identity_step(
             request,
             form,
             application.applicant_nik,
