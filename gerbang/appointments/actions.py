@@ -309,12 +309,13 @@ def _book(
         request=request,
         created_at=timezone.now(),
     )
-    if application.paid_at is None and not application.bills.filter(status="issued").exists():
-        from gerbang.payments.actions import issue_bill
+    if application.paid_at is None:
+        from gerbang.payments.actions import issue_bill_unless_open
 
         fee = application.versions.order_by("-number").values_list("fee", flat=True).first()
         if fee is not None:
-            issue_bill(
+            # A bill still waiting for payment (from an earlier booking) stays the one to pay.
+            issue_bill_unless_open(
                 application=application,
                 payer_name=application.applicant_name,
                 items=fee["items"],

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -65,25 +65,77 @@ def bill_validity(service: str) -> dt.timedelta:
 def issue_bill(*, application: Any, payer_name: str, items: list[dict[str, Any]], service: str, actor: Any) -> Bill:
     """A bill for the exact amount of ``items`` (the tariff in force), payable until the service's validity ends.
 
-    Runs inside the caller's transaction (the action that commits the applicant to the service).
+    Runs inside the caller's transaction (the action that commits the applicant to the service). An application
+    that already has a bill waiting for payment cannot have a second one (IntegrityError).
+    """
+    bill = _insert_bill(application=application, payer_name=payer_name, items=items, service=service, actor=actor)
+    if bill is None:
+        raise IntegrityError("bill_one_open_per_application: the application already has a bill waiting for payment")
+    return bill
+
+
+def issue_bill_unless_open(
+    *, application: Any, payer_name: str, items: list[dict[str, Any]], service: str, actor: Any
+) -> Bill | None:
+    """Like :func:`issue_bill`, but an application whose bill is already waiting for payment keeps it (None)."""
+    return _insert_bill(application=application, payer_name=payer_name, items=items, service=service, actor=actor)
+
+
+# Fixed names only; every value is a parameter.
+_INSERT_BILL = (
+    "INSERT INTO payments_bill (billing_code, application_id, payer_name, amount, items, issued_at, expires_at, "
+    "status, paid_at, ntpn) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, '') ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
+def _insert_bill(
+    *, application: Any, payer_name: str, items: list[dict[str, Any]], service: str, actor: Any
+) -> Bill | None:
+    """Insert the bill with a fresh code; None if the application already has a bill waiting for payment.
+
+    One statement in the common case: ``ON CONFLICT DO NOTHING`` answers both a drawn code already in use
+    (then another is drawn: 9 * 10^13 codes) and the open bill of the application (the partial unique index
+    ``bill_one_open_per_application``), without aborting the caller's transaction.
     """
     amount = sum(int(item["amount"]) for item in items)
     now = timezone.now()
+    expires_at = now + bill_validity(service)
+    items_field = Bill._meta.get_field("items")
+    ops = connection.ops
+    application_id = getattr(application, "pk", None)
     for _attempt in range(10):
         code = billing_codes.new_billing_code()
-        if not Bill.objects.filter(billing_code=code).exists():
+        params = [
+            code,
+            application_id,
+            payer_name,
+            amount,
+            items_field.get_db_prep_save(items, connection),
+            ops.adapt_datetimefield_value(now),
+            ops.adapt_datetimefield_value(expires_at),
+            Bill.Status.ISSUED.value,
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_BILL, params)
+            row = cursor.fetchone()
+        if row is not None:
             break
+        if application_id is not None and Bill.objects.filter(application=application_id, status="issued").exists():
+            return None
     else:  # pragma: no cover - 9 * 10^13 codes
         raise RuntimeError("could not draw an unused billing code")
-    bill = Bill.objects.create(
+    bill = Bill(
+        pk=row[0],
         billing_code=code,
         application=application,
         payer_name=payer_name,
         amount=amount,
         items=items,
         issued_at=now,
-        expires_at=now + bill_validity(service),
+        expires_at=expires_at,
     )
+    bill._state.adding = False
+    bill._state.db = connection.alias
     record(
         "payments.bill_issued",
         actor=actor,
