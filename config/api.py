@@ -12,6 +12,7 @@ from gerbang.accounts.api import router as accounts_router
 from gerbang.applications.api import router as applications_router
 from gerbang.appointments.api import router as appointments_router
 from gerbang.audit.api import router as audit_router
+from gerbang.channel.api import router as channel_router
 from gerbang.core.api import router as core_router
 from gerbang.core.api_types import ObjectBodyParser
 from gerbang.core.errors import FieldError, ServiceUnavailable
@@ -76,3 +77,4 @@ api.add_router("/", audit_router)
 api.add_router("/", applications_router)
 api.add_router("/", appointments_router)
 api.add_router("/", visits_router)
+api.add_router("/", channel_router)

@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "gerbang.payments",
     "gerbang.appointments",
     "gerbang.visits",
+    "gerbang.duty",
+    "gerbang.casework",
+    "gerbang.channel",
     "gerbang.public",
 ]
 
@@ -349,6 +352,17 @@ BILL_VALIDITY = {
 GERBANG_RESCHEDULE_MIN_HOURS = int(os.environ.get("GERBANG_RESCHEDULE_MIN_HOURS", "24"))
 GERBANG_NO_SHOW_AFTER_MINUTES = int(os.environ.get("GERBANG_NO_SHOW_AFTER_MINUTES", "60"))
 GERBANG_NO_SHOW_BLOCK_DAYS = int(os.environ.get("GERBANG_NO_SHOW_BLOCK_DAYS", "30"))
+# Casework (docs/casework.md): a final refusal may be appealed this many days after it; a spot check is
+# recorded at most this many days after it happened.
+GERBANG_APPEAL_DAYS = int(os.environ.get("GERBANG_APPEAL_DAYS", "30"))
+GERBANG_SPOT_CHECK_LATE_DAYS = int(os.environ.get("GERBANG_SPOT_CHECK_LATE_DAYS", "1"))
+# Notifications (gerbang/channel): the SMS gateway (a dotted path; the file backend writes var/sms/), and how
+# often an unsent notification is tried again.
+GERBANG_SMS_BACKEND = os.environ.get("GERBANG_SMS_BACKEND", "gerbang.channel.sms.FileBackend")
+GERBANG_SMS_FILE_PATH = Path(os.environ.get("GERBANG_SMS_FILE_PATH", VAR_DIR / "sms"))
+# Hosts besides GERBANG_PUBLIC_URL's that officers' messages may link to (comma-separated).
+GERBANG_CHANNEL_ALLOWED_HOSTS = [h for h in os.environ.get("GERBANG_CHANNEL_ALLOWED_HOSTS", "").split(",") if h]
+GERBANG_NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("GERBANG_NOTIFICATION_MAX_ATTEMPTS", "10"))
 # A bill stays "issued" this long after its expiry, so a payment made in time whose notification
 # arrives late is still credited (and what the bill held is kept).
 BILL_LATE_NOTIFICATION_GRACE = timedelta(hours=int(os.environ.get("GERBANG_BILL_GRACE_HOURS", "24")))

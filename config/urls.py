@@ -8,7 +8,10 @@ from gerbang.applications import staff_views as application_staff_views
 from gerbang.applications import views as application_views
 from gerbang.appointments import staff_views as appointment_staff_views
 from gerbang.appointments import views as appointment_views
+from gerbang.casework import views as casework_views
+from gerbang.channel import urls as channel_urls
 from gerbang.core import views as core_views
+from gerbang.duty import urls as duty_urls
 from gerbang.identity import views as identity_views
 from gerbang.organisation import views as organisation_views
 from gerbang.payments import bank_api
@@ -51,6 +54,7 @@ account_patterns = (
         path("", account_views.home, name="home"),
         path("staf/masuk/", account_views.staff_sign_in, name="staff_login"),
         path("staf/verifikasi/", account_views.staff_verify, name="staff_verify"),
+        *channel_urls.account_urlpatterns,
     ],
     "accounts",
 )
@@ -87,6 +91,12 @@ staff_patterns = (
         path("kunjungan/<int:pk>/foto/<str:which>/", visit_staff_views.photo, name="visit_photo"),
         path("loket/<int:pk>/antrean/", visit_staff_views.counter, name="counter"),
         path("loket/<int:pk>/antrean/aksi/", visit_staff_views.counter_act, name="counter_act"),
+        *duty_urls.staff_urlpatterns,
+        path("kasus/", casework_views.worklist, name="worklist"),
+        path("kasus/<str:reference>/", casework_views.case, name="case"),
+        path("kasus/<str:reference>/alihkan/", casework_views.reassign, name="case_reassign"),
+        path("kantor/<slug:code>/kasus/", casework_views.office_cases, name="office_cases"),
+        path("konflik-kepentingan/", casework_views.conflicts, name="conflicts"),
     ],
     "staff",
 )
@@ -114,6 +124,8 @@ application_patterns = (
         path("<uuid:public_id>/jadwal/<int:slot_id>/", appointment_views.book, name="book_slot"),
         path("<uuid:public_id>/jadwal/batal/", appointment_views.cancel, name="cancel_booking"),
         path("<uuid:public_id>/jadwal/pindah/<int:slot_id>/", appointment_views.reschedule, name="reschedule_booking"),
+        *channel_urls.application_urlpatterns,
+        path("<uuid:public_id>/banding/", casework_views.appeal, name="appeal"),
     ],
     "applications",
 )

@@ -58,6 +58,11 @@ for url in sys.argv[1:]:
         echo "demo_visit_day stopped: make run has ended"
     elif ((status != 0)); then
         echo "demo_visit_day failed (exit $status); again: .venv/bin/python manage.py demo_visit_day"
+    else
+        # The checked-in person's case, every step by the officer drawn for it, to the passport's handover.
+        echo "=== $(date '+%Y-%m-%d %H:%M:%S') manage.py demo_casework ==="
+        PYTHONUNBUFFERED=1 .venv/bin/python manage.py demo_casework --base-url "$base" ||
+            echo "demo_casework failed; again: .venv/bin/python manage.py demo_casework"
     fi
 }
 
@@ -74,7 +79,9 @@ Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, r
   Bank          http://127.0.0.1:$GERBANG_BANK_PORT/   (sandbox collecting bank: pay a billing code at teller, ATM or mobile)
   Demo day      $demo_log   (once everything answers, in the background: a lottery
                 at the demo office, bills paid, the waiting list, one check-in with both photos
-                and a counter call, check-in codes for the rest; again with
+                and a counter call, check-in codes for the rest; then the duty roster, lockers and
+                counter sessions, and the checked-in person's case to the passport's handover, decided
+                at Jakarta Timur (manage.py demo_casework); again with
                 .venv/bin/python manage.py demo_visit_day --base-url $base; GERBANG_DEMO_VISIT_DAY=0 skips it)
 
 Demo log-ins:

@@ -49,6 +49,24 @@ class Perm(StrEnum):
     CHECK_IN = "visits.check_in"
     # Call queue numbers to a counter and record the visit's end.
     SERVE_QUEUE = "visits.serve_queue"
+    # Plan the office's duty roster (shifts: role, counter, hours).
+    MANAGE_ROSTER = "duty.manage_roster"
+    # Confirm an officer's deposit of devices in a locker, and their return.
+    ATTEND_LOCKERS = "duty.attend_lockers"
+    # Record a surprise spot check of an officer at work.
+    RECORD_SPOT_CHECK = "duty.record_spot_check"
+    # See the roster, lockers, counter sessions and spot checks.
+    VIEW_DUTY = "duty.view"
+    # Casework steps; each is done only by the officer Gerbang drew for it (gerbang.casework.rules).
+    VERIFY_DOCUMENTS = "casework.verify_documents"
+    INTERVIEW = "casework.interview"
+    ADJUDICATE = "casework.adjudicate"
+    DECIDE_APPEAL = "casework.decide_appeal"
+    ISSUE_PASSPORT = "casework.issue_passport"
+    # Give a case's step to another officer, with a written reason.
+    REASSIGN_CASES = "casework.reassign"
+    # Receive blank passport booklets into the office's controlled stock.
+    MANAGE_BOOKLETS = "casework.manage_booklets"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -81,6 +99,19 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.MANAGE_HOLIDAYS: frozenset({Role.SYSTEM_ADMIN}),
     Perm.CHECK_IN: frozenset({Role.FRONT_DESK}),
     Perm.SERVE_QUEUE: frozenset({Role.FRONT_DESK, Role.DOCUMENT_VERIFIER, Role.INTERVIEWER, Role.ISSUING_OFFICER}),
+    Perm.VERIFY_DOCUMENTS: frozenset({Role.DOCUMENT_VERIFIER}),
+    Perm.INTERVIEW: frozenset({Role.INTERVIEWER}),
+    Perm.ADJUDICATE: frozenset({Role.ADJUDICATOR}),
+    Perm.DECIDE_APPEAL: frozenset({Role.REGIONAL_SUPERVISOR}),
+    Perm.ISSUE_PASSPORT: frozenset({Role.ISSUING_OFFICER}),
+    Perm.REASSIGN_CASES: frozenset({Role.OFFICE_HEAD}),
+    Perm.MANAGE_BOOKLETS: frozenset({Role.OFFICE_HEAD}),
+    Perm.MANAGE_ROSTER: frozenset({Role.OFFICE_HEAD}),
+    Perm.ATTEND_LOCKERS: frozenset({Role.LOCKER_ATTENDANT}),
+    Perm.RECORD_SPOT_CHECK: frozenset({Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}),
+    Perm.VIEW_DUTY: frozenset(
+        {Role.OFFICE_HEAD, Role.LOCKER_ATTENDANT, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
+    ),
     Perm.VIEW_RECONCILIATION: frozenset(
         {Role.FINANCE_OFFICER, Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
     ),
@@ -125,6 +156,13 @@ def may(user: Any, perm: Perm, unit: Unit = None) -> bool:
     if not is_verified_staff(user):
         return False
     roles = PERMISSIONS[perm]
+    return any(g.role in roles and _covers(g, unit) for g in active_grants(user))
+
+
+def holds_role_over(user: Any, roles: frozenset[str], unit: Unit) -> bool:
+    """Is the (verified staff) user granted one of ``roles`` over ``unit``?"""
+    if not is_verified_staff(user):
+        return False
     return any(g.role in roles and _covers(g, unit) for g in active_grants(user))
 
 

@@ -26,6 +26,8 @@ from .models import GrantStatus, Role, RoleGrant, Scope, User
 DEMO_PASSWORD = "Gerbang-Demo-2026!"
 DEMO_DOMAIN = "demo.gerbang.localhost"
 DEMO_OFFICE_NAME = "Kantor Imigrasi Kelas I Khusus Non TPI Jakarta Selatan"
+# Another office of the same division (DKI Jakarta): its adjudicators decide the demo office's cases remotely.
+DEMO_OTHER_OFFICE_NAME = "Kantor Imigrasi Kelas I TPI Jakarta Timur"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class DemoStaff:
     slug: str
     name: str
     scope: Scope
+    # Office-scoped staff work at the demo office unless this names another one.
+    office_name: str = DEMO_OFFICE_NAME
 
 
 DEMO_STAFF = [
@@ -52,6 +56,10 @@ DEMO_STAFF = [
     DemoStaff(Role.OFFICE_HEAD, "kakanim", "Kartika Sari", Scope.OFFICE),
     DemoStaff(Role.REGIONAL_SUPERVISOR, "kanwil", "Lukman Hakim", Scope.DIVISION),
     DemoStaff(Role.DIRECTORATE_AUDITOR, "auditor", "Maya Kusuma", Scope.DIRECTORATE),
+    # At Jakarta Timur: two adjudicators (a proposed refusal needs a second reviewer) and their office head.
+    DemoStaff(Role.ADJUDICATOR, "adjudikator-jaktim", "Oki Setiawan", Scope.OFFICE, DEMO_OTHER_OFFICE_NAME),
+    DemoStaff(Role.ADJUDICATOR, "adjudikator2-jaktim", "Putri Wulandari", Scope.OFFICE, DEMO_OTHER_OFFICE_NAME),
+    DemoStaff(Role.OFFICE_HEAD, "kakanim-jaktim", "Rudi Hermawan", Scope.OFFICE, DEMO_OTHER_OFFICE_NAME),
 ]
 DEMO_APPLICANT_EMAIL = f"pemohon@{DEMO_DOMAIN}"
 # Gerbang ships no list of national holidays (load the decree with `manage.py load_holidays`); the demo office
@@ -93,6 +101,7 @@ def seed_demo_people() -> list[str]:
     created: list[str] = []
     office = Office.objects.get(name=DEMO_OFFICE_NAME)
     division = Division.objects.get(pk=office.division_id)
+    offices = {o.name: o for o in Office.objects.filter(name__in={d.office_name for d in DEMO_STAFF})}
     with transaction.atomic():
         installer = actions.installer_account()
         people: dict[str, User] = {}
@@ -103,7 +112,7 @@ def seed_demo_people() -> list[str]:
                     actor=None,
                     email=demo_email(demo.slug),
                     full_name=demo.name,
-                    home_office=None if demo.scope == Scope.DIRECTORATE else office,
+                    home_office=None if demo.scope == Scope.DIRECTORATE else offices[demo.office_name],
                     password=DEMO_PASSWORD,
                 )
                 serial = demo_serial(demo.slug)
@@ -124,7 +133,7 @@ def seed_demo_people() -> list[str]:
                 user,
                 role=demo.role,
                 scope=demo.scope,
-                office=office if demo.scope == Scope.OFFICE else None,
+                office=offices[demo.office_name] if demo.scope == Scope.OFFICE else None,
                 division=division if demo.scope == Scope.DIVISION else None,
                 reason="demo",
                 actor=requester,

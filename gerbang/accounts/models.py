@@ -41,6 +41,8 @@ class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.APPLICANT)
     email_verified_at = models.DateTimeField(_("e-mail verified at"), null=True, blank=True)
+    # For SMS notifications only; never shown to officers (the official channel is Gerbang's own).
+    mobile_number = models.CharField(_("mobile number for SMS"), max_length=16, blank=True)
     employee_number = models.CharField(_("employee number (NIP)"), max_length=18, blank=True)
     home_office = models.ForeignKey(
         "organisation.Office",

@@ -54,6 +54,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_verify_identity": may_anywhere(user, Perm.VERIFY_IDENTITY),
         "can_resolve_payments": may_anywhere(user, Perm.RESOLVE_PAYMENT_EXCEPTIONS),
         "can_view_reconciliation": may_anywhere(user, Perm.VIEW_RECONCILIATION),
+        # Casework: the officer's own cases (drawn for them), the roster and lockers, the office's cases.
+        "does_casework": any(
+            may_anywhere(user, p)
+            for p in (Perm.VERIFY_DOCUMENTS, Perm.INTERVIEW, Perm.ADJUDICATE, Perm.DECIDE_APPEAL, Perm.ISSUE_PASSPORT)
+        ),
+        "serves_at_counter": may_anywhere(user, Perm.SERVE_QUEUE),
+        "duty_offices": (offices_for(user, Perm.MANAGE_ROSTER) | offices_for(user, Perm.VIEW_DUTY)).distinct()[:50],
+        "locker_offices": offices_for(user, Perm.ATTEND_LOCKERS)[:50],
+        "spot_check_offices": offices_for(user, Perm.RECORD_SPOT_CHECK)[:50],
+        "case_offices": offices_for(user, Perm.REASSIGN_CASES)[:50],
     }
     return render(request, "staff/dashboard.html", context)
 

@@ -46,9 +46,30 @@ class Status(models.TextChoices):
     DOCUMENTS_REQUESTED = "documents_requested", _("More documents requested")
     PAID = "paid", _("Fee paid")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # The casework (gerbang.casework): from the documents checked to the passport in the applicant's hands.
+    VERIFIED = "verified", _("Documents verified")
+    BIOMETRICS_TAKEN = "biometrics_taken", _("Photo and fingerprints taken")
+    INTERVIEWED = "interviewed", _("Interviewed; waiting for the decision")
+    REFUSAL_PROPOSED = "refusal_proposed", _("Refusal proposed; a second reviewer decides")
+    REFUSED = "refused", _("Refused")
+    APPEALED = "appealed", _("Appeal to the regional division")
+    APPROVED = "approved", _("Approved; the passport is being printed")
+    PRINTED = "printed", _("Passport printed; ready for handover")
+    HANDED_OVER = "handed_over", _("Passport handed over")
+    POSTED = "posted", _("Passport sent by post")
 
 
-OPEN_STATUSES = [Status.DRAFT, Status.SUBMITTED, Status.DOCUMENTS_REQUESTED, Status.PAID]
+# The casework statuses: an officer drawn by Gerbang holds each step (gerbang.casework).
+CASEWORK_STATUSES = [
+    Status.VERIFIED,
+    Status.BIOMETRICS_TAKEN,
+    Status.INTERVIEWED,
+    Status.REFUSAL_PROPOSED,
+    Status.APPEALED,
+    Status.APPROVED,
+    Status.PRINTED,
+]
+OPEN_STATUSES = [Status.DRAFT, Status.SUBMITTED, Status.DOCUMENTS_REQUESTED, Status.PAID, *CASEWORK_STATUSES]
 
 
 class DocumentKind(models.TextChoices):
@@ -95,6 +116,8 @@ class PassportApplication(models.Model):
     submitted_at = models.DateTimeField(_("first submitted at"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     paid_at = models.DateTimeField(_("fee paid at (bank time)"), null=True, blank=True)
+    # The service standard's promise, set at the interview: ready by this date (office time, working days).
+    ready_by = models.DateField(_("passport ready by"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("passport application")
@@ -203,6 +226,8 @@ class Step(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(_("at"))
     note = models.CharField(_("note"), max_length=500, blank=True)
+    # The service-level clock: working days (the office's, without its holidays) since the fee was paid.
+    working_days = models.PositiveSmallIntegerField(_("working days since payment"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("step")

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.http import Http404
 
-from gerbang.access.permissions import Perm, may
+from gerbang.access.permissions import Perm, holds_role_over, may
+from gerbang.accounts.models import Role
 
 from . import references
 from .models import Document, PassportApplication
@@ -39,9 +40,28 @@ def application_for_officer(user: Any, reference: str) -> PassportApplication:
         .select_related("office", "office__division")
         .first()
     )
-    if application is None or not may(user, Perm.VIEW_APPLICANT_DATA, application.office):
+    if application is None or not may_open_case(user, application):
         raise Http404
     return application
+
+
+# Who sees every application of an office they supervise; everyone else sees only cases drawn for them.
+SUPERVISING = frozenset({Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR})
+
+
+def may_open_case(user: Any, application: PassportApplication) -> bool:
+    """An officer opens only the cases Gerbang assigned to them (now or before, not reassigned away);
+    supervisors open their offices' cases."""
+    from gerbang.casework.models import Assignment
+
+    if holds_role_over(user, SUPERVISING, application.office):
+        return True
+    held = (
+        Assignment.objects.filter(application=application, officer=user)
+        .exclude(ended_because=Assignment.Ended.REASSIGNED)
+        .select_related("office")
+    )
+    return any(may(user, Perm.VIEW_APPLICANT_DATA, a.office) for a in held)
 
 
 def document_of(application: PassportApplication, document_id: int) -> Document:

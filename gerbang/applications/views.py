@@ -23,6 +23,7 @@ from gerbang.accounts.models import User
 from gerbang.accounts.views import apply_form_errors
 from gerbang.appointments.views import appointment_context
 from gerbang.audit.actions import record_view
+from gerbang.casework.selectors import applicant_context
 from gerbang.identity.actions import current_identity
 from gerbang.visits.views import visit_context
 
@@ -246,6 +247,7 @@ def detail(request: HttpRequest, public_id: str) -> HttpResponse:
             "service_standard": service_standard(settings.PASSPORT_SERVICE_DAYS),
             "appointment": appointment_context(application),
             "visit": visit_context(application),
+            "casework": applicant_context(application),
         },
     )
 

@@ -34,7 +34,6 @@ TRANSITIONS: dict[tuple[str, str], tuple[str, Who]] = {
     (Status.DRAFT, "submit"): (Status.SUBMITTED, APPLICANT),
     (Status.DRAFT, "withdraw"): (Status.WITHDRAWN, APPLICANT),
     (Status.SUBMITTED, "withdraw"): (Status.WITHDRAWN, APPLICANT),
-    (Status.SUBMITTED, "request_documents"): (Status.DOCUMENTS_REQUESTED, Perm.REQUEST_DOCUMENTS),
     (Status.DOCUMENTS_REQUESTED, "resubmit"): (Status.SUBMITTED, APPLICANT),
     (Status.DOCUMENTS_REQUESTED, "withdraw"): (Status.WITHDRAWN, APPLICANT),
     # Paid: only a bank's proof moves an application here, and nothing withdraws it (refunds are a finance matter).
@@ -42,6 +41,26 @@ TRANSITIONS: dict[tuple[str, str], tuple[str, Who]] = {
     (Status.DOCUMENTS_REQUESTED, "pay"): (Status.DOCUMENTS_REQUESTED, SYSTEM),
     (Status.DOCUMENTS_REQUESTED, "resubmit_paid"): (Status.PAID, APPLICANT),
     (Status.PAID, "request_documents"): (Status.DOCUMENTS_REQUESTED, Perm.REQUEST_DOCUMENTS),
+    # The casework (gerbang.casework): each of these rows is done only by the officer Gerbang drew for its duty
+    # (gerbang.casework.rules.DUTY), never by someone who took an incompatible part or declared a conflict.
+    (Status.PAID, "verify_documents"): (Status.VERIFIED, Perm.VERIFY_DOCUMENTS),
+    # Documents asked for after the interview: once they are checked, the case goes back to the decision.
+    (Status.PAID, "verify_again"): (Status.INTERVIEWED, Perm.VERIFY_DOCUMENTS),
+    (Status.VERIFIED, "take_biometrics"): (Status.BIOMETRICS_TAKEN, Perm.INTERVIEW),
+    (Status.BIOMETRICS_TAKEN, "interview"): (Status.INTERVIEWED, Perm.INTERVIEW),
+    (Status.INTERVIEWED, "approve"): (Status.APPROVED, Perm.ADJUDICATE),
+    (Status.INTERVIEWED, "propose_refusal"): (Status.REFUSAL_PROPOSED, Perm.ADJUDICATE),
+    (Status.INTERVIEWED, "ask_more"): (Status.DOCUMENTS_REQUESTED, Perm.ADJUDICATE),
+    (Status.REFUSAL_PROPOSED, "confirm_refusal"): (Status.REFUSED, Perm.ADJUDICATE),
+    (Status.REFUSAL_PROPOSED, "overturn_refusal"): (Status.APPROVED, Perm.ADJUDICATE),
+    (Status.REFUSED, "appeal"): (Status.APPEALED, APPLICANT),
+    (Status.APPEALED, "dismiss_appeal"): (Status.REFUSED, Perm.DECIDE_APPEAL),
+    (Status.APPEALED, "grant_appeal"): (Status.APPROVED, Perm.DECIDE_APPEAL),
+    (Status.APPROVED, "print"): (Status.PRINTED, Perm.ISSUE_PASSPORT),
+    # A spoiled booklet is recorded and the passport printed again on another.
+    (Status.PRINTED, "spoil"): (Status.APPROVED, Perm.ISSUE_PASSPORT),
+    (Status.PRINTED, "hand_over"): (Status.HANDED_OVER, Perm.ISSUE_PASSPORT),
+    (Status.PRINTED, "post"): (Status.POSTED, Perm.ISSUE_PASSPORT),
 }
 
 # Statuses in which the applicant may still change answers and documents.
@@ -63,6 +82,29 @@ NEXT_STEP: dict[str, Any] = {
         "your ID card; the time is on this page."
     ),
     Status.WITHDRAWN: gettext_lazy("This application was withdrawn. You may start a new one."),
+    Status.VERIFIED: gettext_lazy(
+        "Your documents were checked. Next: at your appointment, an officer takes your photo and fingerprints "
+        "and interviews you. Bring your ID card and the original documents."
+    ),
+    Status.BIOMETRICS_TAKEN: gettext_lazy("Your photo and fingerprints were taken. Next: the interview."),
+    Status.INTERVIEWED: gettext_lazy(
+        "You were interviewed. An adjudicator of the regional division decides; you are told here."
+    ),
+    Status.REFUSAL_PROPOSED: gettext_lazy(
+        "The adjudicator proposed to refuse. A second reviewer, who took no part so far, decides."
+    ),
+    Status.REFUSED: gettext_lazy(
+        "The application was refused; the legal reason is on this page. You may appeal once to the regional "
+        "division within the time shown; someone who took no part decides."
+    ),
+    Status.APPEALED: gettext_lazy("Your appeal is with the regional division."),
+    Status.APPROVED: gettext_lazy("Approved. Your passport is being printed; you are told when it is ready."),
+    Status.PRINTED: gettext_lazy(
+        "Your passport is ready. Collect it at the office with your ID card, or wait for it by post if you chose "
+        "delivery."
+    ),
+    Status.HANDED_OVER: gettext_lazy("Your passport was handed over to you."),
+    Status.POSTED: gettext_lazy("Your passport was sent by post; the tracking number is on this page."),
 }
 
 
@@ -74,22 +116,40 @@ AFTER_PAYMENT_ONLY = {"resubmit_paid"}
 
 def _guard(application: PassportApplication, action: str) -> bool:
     paid = application.paid_at is not None
-    return not ((paid and action in BEFORE_PAYMENT_ONLY) or (not paid and action in AFTER_PAYMENT_ONLY))
+    if (paid and action in BEFORE_PAYMENT_ONLY) or (not paid and action in AFTER_PAYMENT_ONLY):
+        return False
+    if action in CASEWORK_GUARDED:
+        from gerbang.casework.guards import guard
+
+        return guard(application, action)
+    return True
+
+
+# Casework rows with a condition beyond the status (gerbang.casework.guards).
+CASEWORK_GUARDED = frozenset({"verify_documents", "verify_again", "appeal"})
 
 
 def allowed_actions(application: PassportApplication, actor: Any) -> list[str]:
     return [
         action
         for (status, action), (_new, who) in TRANSITIONS.items()
-        if status == application.status and _guard(application, action) and _may(application, actor, who)
+        if status == application.status and _guard(application, action) and _may(application, actor, who, action)
     ]
 
 
-def _may(application: PassportApplication, actor: Any, who: Who) -> bool:
+def _may(application: PassportApplication, actor: Any, who: Who, action: str | None = None) -> bool:
     if who == SYSTEM:
         return actor is None
     if who == APPLICANT:
         return bool(getattr(actor, "is_authenticated", False) and actor.pk == application.filer_id)
+    if action is not None:
+        from gerbang.casework.rules import DUTY
+
+        duty = DUTY.get((application.status, action))
+        if duty is not None:
+            from gerbang.casework.guards import may_act
+
+            return may_act(application, actor, Perm(who), duty, action)
     return may(actor, Perm(who), application.office)
 
 
@@ -115,12 +175,15 @@ def transition(
     if row is None or not _guard(application, action):
         raise not_now(application)
     new_status, who = row
-    if not _may(application, actor, who):
+    if not _may(application, actor, who, action):
         raise Http404  # as if it did not exist: never reveal others' applications
+    from gerbang.casework import flow
+
     now = timezone.now()
     old_status = application.status
     application.status = new_status
     application.save(update_fields=["status", "updated_at"])
+    clock = flow.service_clock(application, now)
     step = Step.objects.create(
         application=application,
         action=action,
@@ -129,14 +192,17 @@ def transition(
         actor=actor,
         at=now,
         note=note[:500],
+        working_days=clock,
     )
     record(
         f"applications.{action}",
         actor=actor,
         obj=application,
         office=application.office,
-        details={"from": old_status, "to": new_status, **(details or {})},
+        details={"from": old_status, "to": new_status, "working_days": clock, **(details or {})},
     )
+    # Who holds the next step, and the applicant's notification: the one place that reacts to a status change.
+    flow.after_transition(application, step)
     return step
 
 

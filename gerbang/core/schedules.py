@@ -1,6 +1,7 @@
 """The periodic tasks. Installed by migration core.0002; a new migration re-applies them when this list changes
 (core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills, core.0005 reconciliation,
-core.0006 the lottery draws, core.0007 no-shows, core.0008 the rate-limit clean-up)."""
+core.0006 the lottery draws, core.0007 no-shows, core.0008 the rate-limit clean-up, core.0009 casework
+assignment, notifications and counter sessions of ended shifts)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("mark-no-shows", "gerbang.appointments.tasks.mark_no_shows", "I", 15),
     # Rate-limit counters of windows that are over (docs/adr/0007; installed by core.0008).
     ("purge-rate-limits", "gerbang.core.tasks.purge_rate_limit_windows", "I", 5),
+    # Cases whose next step nobody held (nobody eligible on duty) go to officers who are now (installed by 0009).
+    ("assign-waiting-cases", "gerbang.casework.tasks.assign_waiting", "I", 1),
+    # Notifications not sent after commit (a gateway failure) are tried again.
+    ("send-notifications", "gerbang.channel.tasks.send_pending", "I", 1),
+    # Counter sessions whose shift is over are closed.
+    ("close-ended-sessions", "gerbang.duty.tasks.close_ended_sessions", "I", 5),
 ]
 
 

@@ -348,12 +348,24 @@ def current_call(counter: Counter) -> Visit | None:
     )
 
 
+def _serving_here(counter: Counter, actor: Any) -> None:
+    """Only the officer whose counter session is open at this counter (shift, devices in a locker) serves there."""
+    from gerbang.duty.selectors import serving_at
+
+    session = serving_at(actor, counter.office)
+    if session is None or session.counter_id != counter.pk:
+        raise ValidationError(
+            {"counter": _("Open your counter session at this counter first (your devices in a locker).")}
+        )
+
+
 def call_next(*, counter: Counter, actor: Any) -> Visit | None:
     """The counter calls the next number; ``None`` when nobody is waiting."""
     office = counter.office
     require(actor, Perm.SERVE_QUEUE, office)
     if not counter.is_active:
         raise ValidationError({"counter": _("This counter is closed.")})
+    _serving_here(counter, actor)
     with transaction.atomic():
         Counter.objects.select_for_update().filter(pk=counter.pk).first()  # one call at a time per counter
         if current_call(counter) is not None:
@@ -382,6 +394,7 @@ def call_next(*, counter: Counter, actor: Any) -> Visit | None:
 
 def _called_here(visit: Visit, counter: Counter, actor: Any) -> Visit:
     require(actor, Perm.SERVE_QUEUE, counter.office)
+    _serving_here(counter, actor)
     locked = Visit.objects.select_for_update().get(pk=visit.pk)
     if locked.counter_id != counter.pk or locked.status != Visit.Status.CALLED:
         raise ValidationError({"visit": _("This number is not called to this counter.")})

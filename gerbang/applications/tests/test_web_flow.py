@@ -197,9 +197,12 @@ def test_a_lost_passport_needs_the_police_report_and_pays_the_replacement(siti: 
 
 
 def test_an_officer_request_creates_a_new_version_and_the_first_stays_readable(
-    siti: Client, office: Any, make_staff: Any
+    siti: Client, office: Any, make_staff: Any, settings: Any, tmp_path: Any
 ) -> None:
     from gerbang.conftest import staff_client
+    from gerbang.duty.tests.support import on_duty
+    from gerbang.payments.actions import issue_bill
+    from gerbang.payments.tests.support import make_bank, notification, send
 
     application = start(siti, SITI["nik"])
     fill_in(siti, application, office=office)
@@ -208,6 +211,17 @@ def test_an_officer_request_creates_a_new_version_and_the_first_stays_readable(
     mark = last_audit_id()
     verifier = make_staff("document_verifier", office=office)
     officer = staff_client(verifier)
+    # Before payment no officer holds the case: the verifier on duty is drawn when the bank proves payment.
+    assert officer.get(f"/staf/permohonan/{application.reference}/").status_code == 404
+    on_duty(verifier, office, "document_verifier")
+    with transaction.atomic():
+        fee = application.versions.get().fee
+        bill = issue_bill(
+            application=application, payer_name="Siti", items=fee["items"], service="passport", actor=None
+        )
+    settings.BANK_SECRETS_DIR = tmp_path / "banks"
+    bank, secret = make_bank(settings.BANK_SECRETS_DIR)
+    assert send(Client(), bank, secret, notification(bill, bank)).json() == {"status": "credited"}
     page = officer.get(f"/staf/permohonan/{application.reference}/")
     html = page.content.decode()
     assert page.status_code == 200 and "317301******0001" in html

@@ -11,32 +11,16 @@ from typing import Any
 
 from django.db import migrations
 
-APPEND_ONLY = ("payments_payment", "payments_statement", "payments_statemententry")
-MESSAGE = "proven payments and reconciled statements cannot be changed or deleted"
-
-POSTGRESQL = [
-    f"""CREATE OR REPLACE FUNCTION payments_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
-END $$""",
-    *(
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION payments_append_only()"
-        for table in APPEND_ONLY
-    ),
-]
-SQLITE = [
-    f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
-    for table in APPEND_ONLY
-]
+from gerbang.core import append_only
 
 
 def install(apps: Any, schema_editor: Any) -> None:
-    statements = {"postgresql": POSTGRESQL, "sqlite": SQLITE}.get(schema_editor.connection.vendor)
-    if statements is None:
-        raise RuntimeError(f"no append-only triggers for {schema_editor.connection.vendor}")
-    for statement in statements:
-        schema_editor.execute(statement)
+    append_only.install(
+        schema_editor,
+        function="payments_append_only",
+        tables=("payments_payment", "payments_statement", "payments_statemententry"),
+        message="proven payments and reconciled statements cannot be changed or deleted",
+    )
 
 
 class Migration(migrations.Migration):

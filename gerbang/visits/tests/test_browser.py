@@ -30,6 +30,8 @@ from gerbang.appointments.models import Booking, Release, Slot
 from gerbang.audit.models import AuditEvent
 from gerbang.browser import sign_in_staff_password, watch_errors
 from gerbang.conftest import PASSWORD, RegistryService, build_office, build_staff, last_audit_id, totp_code
+from gerbang.duty import actions as duty
+from gerbang.duty.tests.support import attendant, office_head, on_duty
 from gerbang.identity.tests.support import BUDI, SITI
 from gerbang.organisation.models import Counter, Office, ServiceUnit
 from gerbang.payments.tests.support import make_bank, notification, send, submitted_application
@@ -106,6 +108,10 @@ def test_the_front_desk_checks_siti_in_and_a_counter_calls_her_number(
     counter = Counter.objects.create(unit=ServiceUnit.objects.get(office=office), number=1)
     desk_officer = build_staff(Role.FRONT_DESK, office=office)
     verifier = build_staff(Role.DOCUMENT_VERIFIER, office=office)
+    # On the roster at counter 1, devices in a locker (confirmed by the attendant); the session is opened below.
+    on_duty(verifier, office, Role.DOCUMENT_VERIFIER, at_counter=counter)
+    (locker,) = duty.ensure_lockers(office, 1, actor=office_head(office))
+    duty.deposit_devices(locker=locker, officer=verifier, devices="phone", actor=attendant(office))
     photo = tmp_path / "desk.jpg"
     photo.write_bytes(jpeg_bytes(320, 400))
     before = last_audit_id()
@@ -184,6 +190,9 @@ def test_the_front_desk_checks_siti_in_and_a_counter_calls_her_number(
     officer = new_page()
     officer_errors = watch_errors(officer)
     _sign_in_staff(officer, verifier)
+    officer.goto("/staf/loket/sesi/")
+    officer.get_by_role("button", name="Open my session at this counter").click()
+    expect(officer.get_by_role("button", name="Close my session")).to_be_visible()
     officer.goto(f"/staf/loket/{counter.pk}/antrean/")
     expect(officer.locator("main")).to_contain_text("Waiting: 1.")
     officer.get_by_role("button", name="Call the next number").click()

@@ -18,6 +18,7 @@ from gerbang.appointments import actions as appointments
 from gerbang.appointments.models import Booking
 from gerbang.appointments.tests.test_lottery import applications_at, office_head
 from gerbang.conftest import build_office, build_staff, staff_client
+from gerbang.duty.tests.support import on_duty, serving
 from gerbang.organisation.models import Counter, ServiceUnit
 from gerbang.visits import actions
 from gerbang.visits.models import Visit
@@ -92,10 +93,15 @@ def test_simultaneous_check_ins_get_distinct_numbers_and_counters_never_call_the
     # Four counters press "call the next number" twice each at once: eight calls for eight people.
     unit = ServiceUnit.objects.get(office=office)
     counters = [Counter.objects.create(unit=unit, number=n) for n in range(1, 5)]
-    officer = build_staff(Role.DOCUMENT_VERIFIER, office=office)
+    # One officer serving at each counter: on the roster there, devices in a locker, the session open.
+    officers = {}
+    for counter in counters:
+        officer = build_staff(Role.DOCUMENT_VERIFIER, office=office)
+        serving(officer, on_duty(officer, office, Role.DOCUMENT_VERIFIER, at_counter=counter))
+        officers[counter.pk] = officer
 
     def call(counter: Counter) -> None:
-        client = staff_client(officer)
+        client = staff_client(officers[counter.pk])
         answer = client.post(f"/staf/loket/{counter.pk}/antrean/aksi/", {"do": "next"})
         assert answer.status_code == 302
 

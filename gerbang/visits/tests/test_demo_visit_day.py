@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from gerbang.accounts.demo import DEMO_OFFICE_NAME
+from gerbang.accounts.demo import DEMO_OFFICE_NAME, DEMO_OTHER_OFFICE_NAME
 from gerbang.appointments.models import Booking, Draw, LotteryRequest, Release
 from gerbang.appointments.tests.conftest import WitnessService, witness, witness_service  # noqa: F401 (fixtures)
 from gerbang.audit.models import AuditEvent
@@ -131,6 +131,29 @@ def test_a_demo_lottery_day_runs_end_to_end_and_again(
         "visits.called",
     } <= actions
     assert any(a.startswith("payments.") for a in actions)
+
+    # The casework demo takes the checked-in person to handover; the decision is taken at Jakarta Timur.
+    casework = io.StringIO()
+    call_command("demo_casework", "--base-url", "http://gerbang.test", stdout=casework)
+    assert "demo_casework: done." in casework.getvalue()
+    handed = visit.application
+    handed.refresh_from_db()
+    assert handed.status == "handed_over"
+    decided_at = handed.decisions.get().office
+    assert decided_at.name == DEMO_OTHER_OFFICE_NAME and decided_at != office
+    steps = set(AuditEvent.objects.filter(id__gt=since).values_list("action", flat=True))
+    assert {
+        "duty.shift_planned",
+        "duty.devices_deposited",
+        "duty.counter_session_opened",
+        "casework.assigned",
+        "applications.verify_documents",
+        "applications.take_biometrics",
+        "applications.interview",
+        "applications.approve",
+        "applications.print",
+        "applications.hand_over",
+    } <= steps
 
     # The same day again: accounts and applications reused, those with an appointment or a visit skipped.
     again = _run()

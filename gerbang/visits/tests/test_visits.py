@@ -26,6 +26,7 @@ from gerbang.appointments import actions as appointments
 from gerbang.appointments.models import Booking, Release, Slot
 from gerbang.audit.models import AuditEvent
 from gerbang.conftest import RegistryService, build_office, build_staff, last_audit_id, staff_client
+from gerbang.duty.tests.support import on_duty, serving
 from gerbang.identity.tests.support import BUDI, SITI
 from gerbang.organisation.models import Counter, Office, ServiceUnit
 from gerbang.payments.tests.support import make_bank, notification, send, submitted_application
@@ -96,6 +97,23 @@ def _booked_and_paid(office: Office, slot: Slot, nik: str, settings: Any, tmp_pa
 
 def _desk(office: Office, role: Role = Role.FRONT_DESK) -> Client:
     client = staff_client(build_staff(role, office=office))
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+def _at_counter(office: Office, role: Role, counter: Counter) -> Client:
+    """An officer serving at ``counter``: on the roster there, devices in a locker, the session open."""
+    officer = build_staff(role, office=office)
+    client = _desk_client(officer)
+    # Without the session the counter calls nobody.
+    refused = client.post(f"/staf/loket/{counter.pk}/antrean/aksi/", {"do": "next"}, follow=True)
+    assert b"Open your counter session at this counter first" in refused.content
+    serving(officer, on_duty(officer, office, role, at_counter=counter))
+    return client
+
+
+def _desk_client(user: Any) -> Client:
+    client = staff_client(user)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
@@ -179,7 +197,7 @@ def test_check_in_with_id_card_and_both_photos_then_a_counter_calls_the_number(
 
     # A counter calls it; the counter screen shows both photos, served by the office's staff only.
     counter = Counter.objects.create(unit=ServiceUnit.objects.get(office=office), number=1)
-    officer = _desk(office, Role.DOCUMENT_VERIFIER)
+    officer = _at_counter(office, Role.DOCUMENT_VERIFIER, counter)
     officer.post(f"/staf/loket/{counter.pk}/antrean/aksi/", {"do": "next"})
     screen = officer.get(f"/staf/loket/{counter.pk}/antrean/").content.decode()
     assert "Now serving A-001" in screen and 'id="registry-photo"' in screen and 'id="checkin-photo"' in screen
@@ -280,7 +298,7 @@ def test_walk_in_priority_applicants_get_numbers_within_the_quota_and_are_called
     assert b"already been checked in today" in twice.content
     # Priority first: P-002 is called before A-001, although it came later.
     counter = Counter.objects.create(unit=ServiceUnit.objects.get(office=office), number=2)
-    officer = _desk(office, Role.INTERVIEWER)
+    officer = _at_counter(office, Role.INTERVIEWER, counter)
     officer.post(f"/staf/loket/{counter.pk}/antrean/aksi/", {"do": "next"})
     walk_in.refresh_from_db()
     assert walk_in.status == "called" and walk_in.counter == counter

@@ -56,6 +56,8 @@ from gerbang.appointments import actions as appointments
 from gerbang.appointments.models import Booking, Draw, LotteryRequest, Release, Slot
 from gerbang.appointments.selectors import release_capacity
 from gerbang.audit.witness_client import WitnessUnavailable
+from gerbang.duty.demo import demo_duty_day
+from gerbang.duty.selectors import serving_at
 from gerbang.identity import registry
 from gerbang.identity.actions import current_identity, register_citizen
 from gerbang.identity.models import CitizenIdentity
@@ -248,7 +250,9 @@ class Command(BaseCommand):
         self.step("6. One applicant cancels: the place goes down the waiting list")
         self.cancel_one(release, options["payment_wait"])
         self.step("7. Check-in and the queue")
-        counter = self.counter(head)
+        for line in demo_duty_day():
+            self.say(f"   {line}")
+        counter = self.counter(head, verifier)
         checked_in = None
         if options["check_in"]:
             checked_in = self.check_in_one(desk, release)
@@ -615,8 +619,11 @@ class Command(BaseCommand):
 
     # 7 ---------------------------------------------------------------------------------------------
 
-    def counter(self, head: User) -> Counter | None:
-        """A counter of the demo office to call numbers to: a free active one, or a new one (by the office head)."""
+    def counter(self, head: User, verifier: User) -> Counter | None:
+        """The counter where the verifier serves today (``demo_duty_day``), else a free active one, or a new one."""
+        session = serving_at(verifier, self.office)
+        if session is not None:
+            return Counter.objects.select_related("unit__office").get(pk=session.counter_id)
         counters = list(
             Counter.objects.filter(unit__office=self.office, is_active=True)
             .select_related("unit__office")
