@@ -36,7 +36,7 @@ DEMO_ROSTER = [
     ("adjudikator2-jaktim", Role.ADJUDICATOR, None, DEMO_OTHER_OFFICE_NAME),
 ]
 # Counter staff whose devices go into a locker and whose counter session is opened.
-SERVING = ("verifikator", "wawancara", "penerbit")
+SERVING = ("loket", "verifikator", "wawancara", "penerbit")
 HEADS = {DEMO_OFFICE_NAME: "kakanim", DEMO_OTHER_OFFICE_NAME: "kakanim-jaktim"}
 SHIFT = dt.timedelta(hours=15)
 

@@ -181,6 +181,7 @@ def check_in(
 ) -> Visit:
     """A booked applicant at the front desk: identity checked, then a queue number."""
     require(actor, Perm.CHECK_IN, office)
+    _at_the_desk(office, actor)
     slot = booking.slot
     if slot.office_id != office.pk:
         raise ValidationError({"code": _("This appointment is at another office.")})
@@ -270,6 +271,7 @@ def register_walk_in(
 ) -> Visit:
     """A priority applicant without an appointment (60 or over, under 5, disabled): a number within today's quota."""
     require(actor, Perm.CHECK_IN, office)
+    _at_the_desk(office, actor)
     if application.office_id != office.pk or application.status not in WALK_IN_STATUSES:
         raise ValidationError({"nik": _("This person has no submitted application at this office.")})
     _check_paid(application)
@@ -346,6 +348,16 @@ def current_call(counter: Counter) -> Visit | None:
         .order_by("-called_at")
         .first()
     )
+
+
+def _at_the_desk(office: Office, actor: Any) -> None:
+    """The front desk serves face to face too: only in an open counter session at the office (phone in a locker)."""
+    from gerbang.duty.selectors import serving_at
+
+    if serving_at(actor, office) is None:
+        raise ValidationError(
+            {"code": _("Open your counter session at the front desk first (your devices in a locker).")}
+        )
 
 
 def _serving_here(counter: Counter, actor: Any) -> None:

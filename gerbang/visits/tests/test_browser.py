@@ -31,7 +31,8 @@ from gerbang.audit.models import AuditEvent
 from gerbang.browser import sign_in_staff_password, watch_errors
 from gerbang.conftest import PASSWORD, RegistryService, build_office, build_staff, last_audit_id, totp_code
 from gerbang.duty import actions as duty
-from gerbang.duty.tests.support import attendant, office_head, on_duty
+from gerbang.duty.tests.support import attendant, office_head, on_duty, serving
+from gerbang.duty.tests.support import counter as duty_counter
 from gerbang.identity.tests.support import BUDI, SITI
 from gerbang.organisation.models import Counter, Office, ServiceUnit
 from gerbang.payments.tests.support import make_bank, notification, send, submitted_application
@@ -107,10 +108,11 @@ def test_the_front_desk_checks_siti_in_and_a_counter_calls_her_number(
     application = booking.application
     counter = Counter.objects.create(unit=ServiceUnit.objects.get(office=office), number=1)
     desk_officer = build_staff(Role.FRONT_DESK, office=office)
+    serving(desk_officer, on_duty(desk_officer, office, Role.FRONT_DESK, at_counter=duty_counter(office, 100)))
     verifier = build_staff(Role.DOCUMENT_VERIFIER, office=office)
     # On the roster at counter 1, devices in a locker (confirmed by the attendant); the session is opened below.
     on_duty(verifier, office, Role.DOCUMENT_VERIFIER, at_counter=counter)
-    (locker,) = duty.ensure_lockers(office, 1, actor=office_head(office))
+    locker = duty.ensure_lockers(office, 2, actor=office_head(office))[-1]  # the desk officer's is in the first
     duty.deposit_devices(locker=locker, officer=verifier, devices="phone", actor=attendant(office))
     photo = tmp_path / "desk.jpg"
     photo.write_bytes(jpeg_bytes(320, 400))

@@ -18,6 +18,7 @@ from gerbang.appointments import actions as appointments
 from gerbang.appointments.models import Booking
 from gerbang.appointments.tests.test_lottery import applications_at, office_head
 from gerbang.conftest import build_office, build_staff, staff_client
+from gerbang.duty.tests.support import counter as duty_counter
 from gerbang.duty.tests.support import on_duty, serving
 from gerbang.organisation.models import Counter, ServiceUnit
 from gerbang.visits import actions
@@ -73,6 +74,8 @@ def test_simultaneous_check_ins_get_distinct_numbers_and_counters_never_call_the
     desks = [build_staff(Role.FRONT_DESK, office=office) for _ in range(2)]
     for desk in desks:
         desk.is_verified = lambda: True  # type: ignore[attr-defined]
+        desk_number = 100 + desks.index(desk)
+        serving(desk, on_duty(desk, office, Role.FRONT_DESK, at_counter=duty_counter(office, desk_number)))
     registry_photo = actions.Photo(png_bytes(60, 80), "png")
 
     def check_in(n: int) -> None:

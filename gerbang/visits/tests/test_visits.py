@@ -26,6 +26,8 @@ from gerbang.appointments import actions as appointments
 from gerbang.appointments.models import Booking, Release, Slot
 from gerbang.audit.models import AuditEvent
 from gerbang.conftest import RegistryService, build_office, build_staff, last_audit_id, staff_client
+from gerbang.duty.models import Shift
+from gerbang.duty.tests.support import counter as duty_counter
 from gerbang.duty.tests.support import on_duty, serving
 from gerbang.identity.tests.support import BUDI, SITI
 from gerbang.organisation.models import Counter, Office, ServiceUnit
@@ -96,7 +98,12 @@ def _booked_and_paid(office: Office, slot: Slot, nik: str, settings: Any, tmp_pa
 
 
 def _desk(office: Office, role: Role = Role.FRONT_DESK) -> Client:
-    client = staff_client(build_staff(role, office=office))
+    """A staff member of ``office``; a front-desk officer also on the roster at a counter, serving there."""
+    officer = build_staff(role, office=office)
+    if role == Role.FRONT_DESK:  # at a desk numbered from 100, apart from the counters the tests call to
+        desk = duty_counter(office, 100 + Shift.objects.filter(office=office, role=role).count())
+        serving(officer, on_duty(officer, office, role, at_counter=desk))
+    client = staff_client(officer)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
@@ -232,6 +239,13 @@ def test_check_in_is_refused_for_an_unpaid_fee_another_day_or_a_made_up_code(
     applicant.post(f"/permohonan/{application.public_id}/jadwal/{slot.pk}/")
     booking = Booking.objects.get(application=application)
     code = codes.booking_code(booking)
+    # A front-desk officer without an open counter session (devices not in a locker) checks nobody in.
+    away = _desk_client(build_staff(Role.FRONT_DESK, office=office))
+    refused = away.post(
+        f"/staf/kantor/{office.code}/kedatangan/?code={code}",
+        {"id_card_nik": SITI["nik"], "photo": _photo(), "face_matches": "on"},
+    )
+    assert refused.status_code == 200 and b"Open your counter session at the front desk first" in refused.content
     desk = _desk(office)
     unpaid = desk.post(
         f"/staf/kantor/{office.code}/kedatangan/?code={code}",
