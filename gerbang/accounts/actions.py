@@ -316,3 +316,34 @@ def reset_password(user: User, *, new_password: str) -> User:
         user.save(update_fields=["password"])
         record("accounts.password_reset", actor=user, obj=user)
     return user
+
+
+def normalise_mobile_number(value: str) -> str:
+    """An Indonesian mobile number as typed (08…, 628…, +62 8…, with spaces, dots or dashes) in E.164 (+628…);
+    an empty value clears it. ValidationError for anything else."""
+    raw = "".join(ch for ch in value if ch not in " .-()")
+    if not raw:
+        return ""
+    digits = raw[1:] if raw.startswith("+") else raw
+    if not digits.isdigit():
+        raise ValidationError({"mobile_number": _("Type the number with digits only, e.g. 0812 3456 7890.")})
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    if not (digits.startswith("628") and 11 <= len(digits) <= 15):
+        raise ValidationError(
+            {"mobile_number": _("Type an Indonesian mobile number (it starts with 08 or +62 8), e.g. 0812 3456 7890.")}
+        )
+    return "+" + digits
+
+
+def set_mobile_number(user: User, *, number: str, actor: User) -> User:
+    """The applicant gives (or removes) the number that receives SMS notifications. Never shown to officers."""
+    if actor.pk != user.pk:
+        raise ValidationError({"mobile_number": _("Only the account's owner changes its number.")})
+    normalised = normalise_mobile_number(number)
+    with transaction.atomic():
+        user.mobile_number = normalised
+        user.save(update_fields=["mobile_number"])
+        # The number itself stays out of the log: whether there is one is what matters.
+        record("accounts.mobile_number_set", actor=actor, obj=user, details={"has_number": bool(normalised)})
+    return user

@@ -111,3 +111,13 @@ class DecisionForm(forms.Form):
 
 class SuspendForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class MobileNumberForm(forms.Form):
+    mobile_number = forms.CharField(
+        label=_("Mobile number for SMS notifications"),
+        max_length=24,
+        required=False,
+        help_text=_("Optional. Officers never see it; leave it empty to be told by e-mail only."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )

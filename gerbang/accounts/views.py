@@ -25,7 +25,7 @@ from gerbang.identity.registry import RegistryUnavailable
 from . import actions
 from .decorators import applicant_required, otp_verified
 from .emails import read_verification_token
-from .forms import RegisterForm, SignInForm, TokenCodeForm
+from .forms import MobileNumberForm, RegisterForm, SignInForm, TokenCodeForm
 from .models import User
 
 REGISTRY_DOWN = gettext_lazy(
@@ -121,12 +121,27 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 @applicant_required
+@require_http_methods(["GET", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     from gerbang.applications.selectors import applications_of
     from gerbang.identity.actions import current_identity
 
     user: User = request.user  # type: ignore[assignment]
     identity = current_identity(user, include_pending=True)
+    mobile = MobileNumberForm(request.POST or None, initial={"mobile_number": user.mobile_number})
+    if request.method == "POST" and mobile.is_valid():
+        try:
+            actions.set_mobile_number(user, number=mobile.cleaned_data["mobile_number"], actor=user)
+        except ValidationError as exc:
+            apply_form_errors(mobile, exc)
+        else:
+            messages.success(
+                request,
+                _("SMS notifications go to %(number)s.") % {"number": user.mobile_number}
+                if user.mobile_number
+                else _("You receive notifications by e-mail only."),
+            )
+            return redirect("accounts:home")
     return render(
         request,
         "accounts/home.html",
@@ -134,6 +149,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "identity": identity,
             "dependants": list(identity.dependants.all()) if identity else [],
             "applications": applications_of(user),
+            "mobile_form": mobile,
         },
     )
 

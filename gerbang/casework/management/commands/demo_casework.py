@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from gerbang.accounts.demo import DEMO_OFFICE_NAME, DEMO_PASSWORD, demo_email, demo_serial
 from gerbang.applications.models import PassportApplication, Status
@@ -42,6 +42,10 @@ class Command(BaseCommand):
         self.stdout.write(line)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        with translation.override("en"):  # the demo log is in English, like demo_visit_day's
+            self.run(options)
+
+    def run(self, options: dict[str, Any]) -> None:
         if settings.PRODUCTION:
             raise CommandError("demo_casework refuses to run with GERBANG_ENV=production")
         office = Office.objects.filter(name=DEMO_OFFICE_NAME).first()
