@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -29,6 +29,16 @@ from signedhttp import generate_keypair
 
 PASSWORD = "Kata-Sandi-Uji-2026!"
 _seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Iterator[None]:
+    """Messages raised by actions called directly are compared in English. Without this, the language of
+    whatever request the same thread served last (LocaleMiddleware leaves it active) decided, so a test's
+    outcome depended on the tests run before it. Requests still choose their own language."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

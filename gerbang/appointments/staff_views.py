@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import zoneinfo
 from typing import Any
 
 from django import forms
@@ -30,7 +29,7 @@ from gerbang.accounts.views import apply_form_errors
 from gerbang.audit.witness_client import WitnessUnavailable
 from gerbang.organisation import actions as organisation_actions
 from gerbang.organisation.models import Holiday, Office
-from gerbang.organisation.selectors import holidays
+from gerbang.organisation.selectors import holidays, office_today, office_zone
 
 from . import actions
 from .models import Draw, Release, Slot
@@ -45,14 +44,6 @@ TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")  # 09:00, 9:00 or 09.00 (the Indone
 WITNESS_UNAVAILABLE = gettext_lazy(
     "The witness cannot be reached; the lottery cannot be opened without its commitment. Try again shortly."
 )
-
-
-def office_zone(office: Office) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(office.timezone)
-
-
-def office_today(office: Office) -> dt.date:
-    return timezone.now().astimezone(office_zone(office)).date()
 
 
 def parse_times(text: str) -> list[dt.time]:

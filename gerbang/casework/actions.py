@@ -25,9 +25,10 @@ from django.utils.translation import gettext as _
 from gerbang.access.permissions import Perm, require
 from gerbang.accounts.models import User
 from gerbang.applications.models import Document, DocumentKind, PassportApplication, Status, document_storage
-from gerbang.applications.workflow import transition
+from gerbang.applications.workflow import not_now, transition
 from gerbang.audit.actions import record
 from gerbang.organisation.models import Office
+from gerbang.organisation.selectors import office_today
 
 from . import flow, mrz, rules
 from .models import (
@@ -73,11 +74,13 @@ def declare_conflict(*, actor: User, nik: str, relationship: str) -> ConflictDec
             # The NIK itself stays out of the audit details: the declaration row holds it.
             record("casework.conflict_declared", actor=actor, obj=declaration, details={"relationship": relationship})
             # A case this officer holds for that NIK goes to someone else at once.
-            held = Assignment.objects.filter(
-                officer=actor, ended_at__isnull=True, application__applicant_nik=nik
-            ).select_related("application__office__division")
+            held = Assignment.objects.filter(officer=actor, ended_at__isnull=True).select_related(
+                "application__office__division"
+            )
             for assignment in held:
-                _hand_on(assignment, reason=_("The officer declared a conflict of interest."), actor=None)
+                # The applicant's NIK, or the filer's (a parent filing for a child).
+                if actor.pk in rules.conflicted(assignment.application):
+                    _hand_on(assignment, reason=_("The officer declared a conflict of interest."), actor=None)
     except IntegrityError as exc:
         raise ValidationError({"nik": _("You already declared this NIK.")}) from exc
     return declaration
@@ -90,12 +93,16 @@ def _hand_on(assignment: Assignment, *, reason: str, actor: Any, to: User | None
     """End ``assignment`` as reassigned and give its duty to ``to`` (checked) or to a new draw."""
     application = _locked(assignment.application)
     now = timezone.now()
-    Assignment.objects.filter(pk=assignment.pk, ended_at__isnull=True).update(
+    ended = Assignment.objects.filter(pk=assignment.pk, ended_at__isnull=True).update(
         ended_at=now, ended_because=Assignment.Ended.REASSIGNED
     )
+    if not ended or assignment.duty not in rules.duties_of_status(application.status):
+        raise ValidationError({"assignment": _("This step is no longer held by that officer.")})
     if to is None:
-        new = flow.assign(application, assignment.duty, at=now)
+        new = flow.assign(application, assignment.duty, at=now, excluding={assignment.officer_id})
     else:
+        if rules.WHERE[assignment.duty] != rules.OFFICE and rules.WHERE[assignment.duty] != rules.OFFICE_THEN_REGION:
+            raise ValidationError({"officer": _("A decision is never given to a chosen person: draw again.")})
         pool = {c.officer_id: c for c in rules.candidates(application, assignment.duty, now)}
         chosen = pool.get(to.pk)
         if chosen is None:
@@ -136,6 +143,7 @@ def reassign(assignment: Assignment, *, actor: User, reason: str, to: User | Non
     if to is not None and to.pk == actor.pk:
         raise ValidationError({"officer": _("You cannot take a case yourself.")})
     with transaction.atomic():
+        _locked(application)  # the application first, as every transition does: no lock-order deadlock
         current = Assignment.objects.select_for_update().get(pk=assignment.pk)
         if current.ended_at is not None:
             raise ValidationError({"assignment": _("This step is no longer held by that officer.")})
@@ -349,7 +357,10 @@ def _decision(
     note: str,
     reason: str = "",
 ) -> Decision:
-    assignment = rules.holder(application, actor, rules.DUTY[(application.status, action)])
+    duty = rules.DUTY.get((application.status, action))
+    if duty is None:  # the case moved on since the page was shown
+        raise not_now(application)
+    assignment = rules.holder(application, actor, duty)
     if action not in _allowed(application, actor) or assignment is None:
         raise Http404
     decision = Decision.objects.create(
@@ -520,8 +531,11 @@ def receive_booklets(*, office: Office, booklets: list[tuple[str, str]], actor: 
 
 
 def _mrz_name(name: str) -> tuple[str, str]:
-    """Indonesian names often have no family name: the whole name is the primary identifier."""
-    return name, ""
+    """Indonesian names often have no family name: the whole name is the primary identifier. Academic titles
+    after a comma and remarks in brackets are not part of the name; other punctuation becomes a space."""
+    name = re.sub(r"\(.*?\)", " ", name.split(",", maxsplit=1)[0])
+    name = "".join(ch if ch.isalpha() or ch in " -'" else " " for ch in name)
+    return " ".join(name.split()), ""
 
 
 def print_passport(application: PassportApplication, *, actor: User) -> Passport:
@@ -539,7 +553,7 @@ def print_passport(application: PassportApplication, *, actor: User) -> Passport
         if booklet is None:
             raise ValidationError({"booklet": _("No blank booklets left in this office's stock.")})
         now = timezone.now()
-        issued_on = timezone.localdate(now)
+        issued_on = office_today(application.office, now)  # type: ignore[arg-type]
         years = application.validity_years or 5
         expires_on = _add_years(issued_on, years) - dt.timedelta(days=1)
         surname, given = _mrz_name(application.applicant_name)
@@ -551,7 +565,12 @@ def print_passport(application: PassportApplication, *, actor: User) -> Passport
             sex=application.applicant_sex,
             expiry_date=expires_on,
         )
-        line1, line2 = mrz.td3(data)
+        try:
+            line1, line2 = mrz.td3(data)
+        except ValueError as exc:  # a name with no Latin spelling: the office corrects the record first
+            raise ValidationError(
+                {"booklet": _("The machine-readable zone cannot be made: %(why)s") % {"why": exc}}
+            ) from exc
         if not mrz.check_td3(line1, line2):  # pragma: no cover - the generator and checker disagree
             raise RuntimeError("generated MRZ failed its own check")
         booklet.status = Booklet.Status.ISSUED

@@ -49,10 +49,15 @@ def after_transition(application: PassportApplication, step: Step) -> None:
     notify_step(application, step)
 
 
-def assign(application: PassportApplication, duty: str, *, at: dt.datetime | None = None) -> Assignment | None:
-    """Draw the holder of ``duty`` among the eligible officers on duty, weighted by load; None if nobody is."""
+def assign(
+    application: PassportApplication, duty: str, *, at: dt.datetime | None = None, excluding: set[int] | None = None
+) -> Assignment | None:
+    """Draw the holder of ``duty`` among the eligible officers on duty, weighted by load; None if nobody is.
+
+    ``excluding``: officers not to draw (the one a step is taken from when an office head draws it again).
+    """
     at = at or timezone.now()
-    pool = rules.candidates(application, duty, at)
+    pool = [c for c in rules.candidates(application, duty, at) if c.officer_id not in (excluding or set())]
     chosen = rules.draw(pool)
     if chosen is None:
         return None

@@ -224,6 +224,8 @@ def reassign(request: HttpRequest, reference: str) -> HttpResponse:
         assignment_id = int(request.POST.get("assignment", ""))
     except ValueError:
         raise Http404 from None
+    if not 0 < assignment_id < 2**62:
+        raise Http404
     assignment = Assignment.objects.filter(pk=assignment_id, application=application).first()
     if assignment is None:
         raise Http404
@@ -232,7 +234,9 @@ def reassign(request: HttpRequest, reference: str) -> HttpResponse:
     raw = request.POST.get(f"{prefix}-officer", "")
     to = None
     if raw:
-        to = User.objects.filter(pk=int(raw) if raw.isdigit() else 0, kind="staff").first()
+        to = User.objects.filter(
+            pk=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else 0, kind="staff"
+        ).first()
         if to is None:
             messages.error(request, _("Choose an officer from the list."))
             return redirect("staff:case", reference=application.reference)

@@ -45,8 +45,16 @@ def allowed_hosts() -> set[str]:
     return {h for h in hosts | set(settings.GERBANG_CHANNEL_ALLOWED_HOSTS) if h}
 
 
-def screen(body: str) -> list[screening.Finding]:
-    return screening.screen(body, allowed_hosts=allowed_hosts(), allowed_identifier=references.is_valid)
+def screen(body: str, application: PassportApplication | None = None) -> list[screening.Finding]:
+    """Findings in ``body``; only this application's own reference and billing codes pass as numbers."""
+    own: set[str] = set()
+    if application is not None:
+        own = {application.reference, *application.bills.values_list("billing_code", flat=True)}
+
+    def allowed(candidate: str) -> bool:
+        return references.compact(candidate) in own
+
+    return screening.screen(body, allowed_hosts=allowed_hosts(), allowed_identifier=allowed)
 
 
 def officer_may_write(application: PassportApplication, actor: Any) -> bool:
@@ -68,7 +76,7 @@ def send_from_office(application: PassportApplication, *, actor: Any, body: str)
     if not officer_may_write(application, actor):
         raise Http404
     body = _clean(body)
-    findings = screen(body)
+    findings = screen(body, application)
     if findings:
         categories = sorted({f.category for f in findings})
         with transaction.atomic():

@@ -28,8 +28,9 @@ How it looks:
   digit run, joined by spaces, dots, dashes, slashes, brackets or plus signs.
   Dates, times and currency amounts are masked first, so they neither count
   nor glue neighbouring numbers together. A run of 9 or more digits is a
-  finding unless it is a valid billing code (15 digits, first not 0, Damm check
-  digit) or the caller's ``allowed_identifier`` accepts it. A run of 10-16
+  finding unless the caller's ``allowed_identifier`` accepts it (the channel
+  allows the application's own reference and billing codes only: a valid check
+  digit alone proves nothing, anyone can append one to a phone number). A run of 10-16
   digits with a bank word (rekening, transfer, BCA, VA ...) within 40
   characters is ``bank_account``; otherwise a run shaped like an Indonesian
   phone number (leading 0, 62 or +) is ``phone``; other 10-16 digit runs are
@@ -44,8 +45,7 @@ channel; supervision of the signals and of the conversations does the rest):
 * compound number words ("dua belas", "twelve", "double eight"), look-alike
   letters other than O (l for 1, S for 5) and homoglyphs from other scripts
   (a Cyrillic letter a in "wa");
-* a number dressed as a date or an amount ("Rp 812.345.678"), and a 15-digit
-  account number that happens to carry a valid Damm check digit (1 in 10);
+* a number dressed as a date or an amount ("Rp 812.345.678");
 * bare domains with a TLD outside the list below, and spelled-out links without
   a recognisable dot ("evil titik com");
 * requests for money in any wording other than the fixed phrases below; the
@@ -62,8 +62,6 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from django.utils.translation import gettext as _
-
-from gerbang.payments import billing_codes
 
 __all__ = [
     "BANK_ACCOUNT",
@@ -477,7 +475,9 @@ def _token_digits(token: re.Match[str], *, in_run: bool) -> str | None:
 
 def _classify(run: _Run, text: str, allowed_identifier: IdentifierCheck | None) -> str | None:
     count = len(run.digits)
-    if count < MIN_DIGITS or billing_codes.is_valid(run.digits):
+    # Gerbang's own identifiers pass only when the caller names them (this application's reference and bills):
+    # any number with a valid check digit would otherwise carry a phone number past the screen.
+    if count < MIN_DIGITS:
         return None
     if allowed_identifier is not None and any(_allowed(allowed_identifier, c) for c in _candidates(run, text)):
         return None

@@ -254,6 +254,9 @@ def open_counter_session(*, counter: Counter, actor: Any) -> CounterSession:
     assert shift is not None and deposit is not None
     try:
         with transaction.atomic():
+            # The deposit row locked and still active: a return at this moment waits, or this refuses.
+            if not DeviceDeposit.objects.select_for_update().filter(pk=deposit.pk, returned_at__isnull=True).exists():
+                raise IntegrityError("the deposit was returned meanwhile")
             session = CounterSession.objects.create(
                 counter=counter, officer=actor, shift=shift, deposit=deposit, opened_at=now
             )
@@ -265,15 +268,16 @@ def open_counter_session(*, counter: Counter, actor: Any) -> CounterSession:
                 details={"counter": counter.number, "shift": shift.pk, "deposit": deposit.pk},
             )
     except IntegrityError:
-        reason = "officer_busy" if selectors.open_session(actor) else "counter_busy"
-        _refuse_session(
-            actor=actor,
-            counter=counter,
-            reason=reason,
-            message=_("You already have a counter session open; close it first.")
-            if reason == "officer_busy"
-            else _("Another officer is serving at this counter."),
-        )
+        if selectors.active_deposit(actor) is None:
+            reason, message = (
+                "no_deposit",
+                _("Put your devices in a locker first; the locker attendant confirms the deposit."),
+            )
+        elif selectors.open_session(actor):
+            reason, message = "officer_busy", _("You already have a counter session open; close it first.")
+        else:
+            reason, message = "counter_busy", _("Another officer is serving at this counter.")
+        _refuse_session(actor=actor, counter=counter, reason=reason, message=message)
         raise  # pragma: no cover - _refuse_session raised
     return session
 

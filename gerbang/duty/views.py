@@ -9,7 +9,6 @@ the rules forbid and write the audit events.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 from django import forms
@@ -30,6 +29,7 @@ from gerbang.accounts.decorators import staff_required
 from gerbang.accounts.models import GrantStatus, Role, RoleGrant, Scope, User
 from gerbang.accounts.views import apply_form_errors
 from gerbang.organisation.models import Counter, Office
+from gerbang.organisation.selectors import office_today, office_zone
 
 from . import actions, selectors
 from .models import CounterSession, DeviceDeposit, Locker, Shift, SpotCheck
@@ -39,14 +39,6 @@ UPCOMING_SHIFTS = dt.timedelta(hours=24)
 
 
 # --- Shared helpers -----------------------------------------------------------------------------------
-
-
-def office_zone(office: Office) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(office.timezone)
-
-
-def office_today(office: Office) -> dt.date:
-    return timezone.now().astimezone(office_zone(office)).date()
 
 
 def _office_with(request: HttpRequest, code: str, *perms: Perm) -> Office:
@@ -134,14 +126,25 @@ def _errors_of(form: forms.Form) -> list[str]:
 def _posted_pk(form: forms.Form, field: str) -> int | None:
     """The id a bound form was posted with (to show its errors beside that row), if it is one."""
     value = str(form[field].value() or "") if form.is_bound else ""
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 # --- The roster ---------------------------------------------------------------------------------------
 
 
+def within_years(day: dt.date, years: int = 5) -> dt.date:
+    """A day of the roster: within ``years`` of today (far dates overflow the time arithmetic)."""
+    today = timezone.now().date()
+    if abs((day - today).days) > 366 * years:
+        raise ValidationError(_("Choose a day within %(n)d years of today.") % {"n": years})
+    return day
+
+
 class DayForm(forms.Form):
     day = forms.DateField(label=gettext_lazy("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def clean_day(self) -> dt.date:
+        return within_years(self.cleaned_data["day"])
 
 
 class ShiftForm(forms.Form):
@@ -184,6 +187,9 @@ class ShiftForm(forms.Form):
         counter = self.fields["counter"]
         assert isinstance(counter, forms.ModelChoiceField)
         counter.queryset = office_counters(office)
+
+    def clean_day(self) -> dt.date:
+        return within_years(self.cleaned_data["day"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -8,8 +8,10 @@ holidays, and working-day clocks (service standards) skip them.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from .models import Holiday, Office
 
@@ -41,3 +43,13 @@ def holiday_days(office: Office | None, start: dt.date, end: dt.date) -> set[dt.
 def is_holiday(office: Office | None, day: dt.date) -> bool:
     """Is ``day`` (in the office's own time zone) a holiday for ``office``, national or its own?"""
     return Holiday.objects.filter(_observed_by(office), day=day).exists()
+
+
+def office_zone(office: Office) -> zoneinfo.ZoneInfo:
+    """The office's own time zone (WIB, WITA or WIT): days and times are shown and typed in it."""
+    return zoneinfo.ZoneInfo(office.timezone)
+
+
+def office_today(office: Office, now: dt.datetime | None = None) -> dt.date:
+    """Today's date at the office (its own time zone)."""
+    return (now or timezone.now()).astimezone(office_zone(office)).date()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ from gerbang.appointments import actions as appointments
 from gerbang.appointments.models import Booking, Slot
 from gerbang.audit.actions import record
 from gerbang.organisation.models import Counter, Office
+from gerbang.organisation.selectors import office_today
 
 from .models import QueueDay, Visit
 
@@ -52,10 +52,6 @@ class Photo:
         if checked.width is None:  # a PDF passed the document checks, but a face is a photo
             raise ValidationError({"photo": _("Take a photo (JPEG or PNG), not a PDF.")})
         return cls(checked.content, checked.extension)
-
-
-def office_today(office: Office, now: dt.datetime | None = None) -> dt.date:
-    return (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(office.timezone)).date()
 
 
 def _refuse(event: str, *, actor: Any, office: Office, obj: Any, reason: str, message: str, field: str) -> None:

@@ -75,3 +75,37 @@ def test_a_decision_waits_for_an_adjudicator_on_duty_in_another_office(settings:
     decision = rules.open_assignment(application, Duty.DECISION)
     assert decision is not None and decision.officer == remote and decision.office == other
     assert application.pk not in set(flow.waiting_cases().values_list("pk", flat=True))
+
+
+def test_a_relative_declared_by_the_filers_nik_also_takes_the_step_away(settings: Any, tmp_path: Any) -> None:
+    from gerbang.identity.models import CitizenIdentity
+
+    home = build_office(province_code="38")
+    other = build_office(province_code="38")
+    local = build_staff(Role.DOCUMENT_VERIFIER, office=home)
+    on_duty(local, home, Role.DOCUMENT_VERIFIER)
+    remote = build_staff(Role.DOCUMENT_VERIFIER, office=other)
+    on_duty(remote, other, Role.DOCUMENT_VERIFIER)
+    application = paid_application(home, settings, tmp_path)
+    assert rules.open_assignment(application, Duty.VERIFICATION).officer == local  # type: ignore[union-attr]
+    filer_nik = CitizenIdentity.objects.filter(account=application.filer_id).values_list("nik", flat=True).first()
+    assert filer_nik is not None
+    actions.declare_conflict(actor=local, nik=filer_nik, relationship="parent")
+    held = rules.open_assignment(application, Duty.VERIFICATION)
+    assert held is not None and held.officer == remote
+
+
+def test_a_decision_on_a_case_that_moved_on_is_refused_not_a_server_error(settings: Any, tmp_path: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    home = build_office(province_code="39")
+    adjudicator = build_staff(Role.ADJUDICATOR, office=build_office(province_code="39"))
+    application = paid_application(home, settings, tmp_path)  # paid: no decision is due
+    with pytest.raises(ValidationError):
+        actions.decide(application, actor=adjudicator, outcome="approve", note="Looks fine")
+
+
+def test_titles_and_remarks_are_left_out_of_the_machine_readable_name() -> None:
+    assert actions._mrz_name("Budi Santoso, S.Kom") == ("Budi Santoso", "")
+    assert actions._mrz_name("Siti (Almh) Rahayu") == ("Siti Rahayu", "")
+    assert actions._mrz_name("Nur'aini Putri-Ayu") == ("Nur'aini Putri-Ayu", "")
