@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from gerbang.access.permissions import Perm, require
 from gerbang.accounts.models import User
-from gerbang.applications.models import Document, DocumentKind, PassportApplication, Status, document_storage
+from gerbang.applications.models import Document, DocumentKind, PassportApplication, document_storage
 from gerbang.applications.workflow import not_now, transition
 from gerbang.audit.actions import record
 from gerbang.organisation.models import Office
@@ -669,6 +669,3 @@ def post_passport(application: PassportApplication, *, actor: User, tracking: st
         passport.save(update_fields=["delivery", "delivered_by", "delivered_at", "postal_tracking"])
         transition(application, "post", actor=actor, details={"passport_number": passport.number, "tracking": tracking})
     return passport
-
-
-STATUSES_WITH_PASSPORT = (Status.PRINTED, Status.HANDED_OVER, Status.POSTED)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from gerbang.access.permissions import Perm, may
 from gerbang.applications.models import PassportApplication
+from gerbang.organisation.selectors import office_today
 
 from . import rules
 from .models import Interview
@@ -45,8 +46,6 @@ def may_act(application: PassportApplication, actor: Any, perm: Perm, duty: str,
         if application.office is None or serving_at(actor, application.office) is None:
             return False
     if action == "take_biometrics":
-        from gerbang.visits.actions import office_today
-
         if application.office is None:
             return False
         return application.visits.filter(office=application.office, day=office_today(application.office)).exists()

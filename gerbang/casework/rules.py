@@ -125,6 +125,12 @@ def conflicted(application: PassportApplication) -> set[int]:
     ) | {application.filer_id}
 
 
+def barred(application: PassportApplication, duty: str) -> set[int]:
+    """Every officer who may not hold ``duty`` on this application: declared relatives, incompatible parts."""
+    parts = took_part(application)
+    return conflicted(application) | {o for o, held in parts.items() if any(apart(h, duty) for h in held)}
+
+
 def why_not(application: PassportApplication, officer_id: int, duty: str) -> str | None:
     """Why ``officer_id`` may not hold ``duty`` on this application (a reason code), or None."""
     if officer_id in conflicted(application):
@@ -198,6 +204,7 @@ def candidates(application: PassportApplication, duty: str, at: dt.datetime | No
         .exclude(pk=office.pk)
         .values_list("pk", flat=True)
     )
+    blocked = barred(application, duty)  # once per draw, not once per officer
     if where == DIVISION:
         pool = _division_supervisors(office)
     elif where == REGION:
@@ -207,15 +214,9 @@ def candidates(application: PassportApplication, duty: str, at: dt.datetime | No
         if where == OFFICE_THEN_REGION:
             # An office's only issuing officer never verifies there: the passport must be issued by someone else.
             sole_issuer = _sole_holder(Role.ISSUING_OFFICER, office)
-            local = {k: v for k, v in pool.items() if k != sole_issuer and why_not(application, k, duty) is None}
+            local = {k: v for k, v in pool.items() if k != sole_issuer and k not in blocked}
             pool = local or _on_duty(role, others, at)
-    blocked = conflicted(application)
-    parts = took_part(application)
-    eligible = {
-        officer: office_id
-        for officer, office_id in pool.items()
-        if officer not in blocked and not any(apart(held, duty) for held in parts.get(officer, set()))
-    }
+    eligible = {officer: office_id for officer, office_id in pool.items() if officer not in blocked}
     loads = dict(
         Assignment.objects.filter(officer__in=eligible, ended_at__isnull=True)
         .values("officer")
