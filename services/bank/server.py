@@ -1,7 +1,8 @@
 """The sandbox bank as a process: command line, the counter screens, a JSON API and the notifier thread.
 
-GET  /                         the three channels and the latest payments
+GET  /                         the four channels and the latest payments
 GET  /teller | /atm | /mobile  a channel's form: billing code and account
+GET  /card                     online card payment: billing code, card number, expiry, card holder
 POST /<channel>/inquiry        ask Gerbang for the bill; show it with a "Pay Rp X" confirmation
 POST /<channel>/pay            ask again, record the payment and its notification, redirect to the receipt
 GET  /receipts/<NTB>           the receipt
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hmac
 import html
 import json
 import logging
@@ -37,6 +39,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from ..http import DispatchingHandler, serve_until_signalled
 from . import statements
+from .cards import TEST_CARD, Card, parse_card_number, parse_expiry
 from .protocol import (
     BANK_CODE,
     HEADER,
@@ -55,10 +58,17 @@ MAX_BODY = 16 * 1024
 ACCOUNT = re.compile(r"[0-9]{6,20}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 CASH_WORDS = {"", "cash", "tunai"}
+CARD_EXPIRY = re.compile(r"(0[1-9]|1[0-2])/([0-9]{4})")  # MM/YYYY, as the card confirmation carries it
+MAX_HOLDER = 100
+BILLING_CODE_ERROR = (
+    "That is not a valid billing code: check the 15 digits. (Kode billing tidak valid: periksa 15 angkanya.)"
+)
+START_AGAIN = "Please start again. (Silakan ulangi.)"
 CHANNEL_LABELS = {
     "teller": ("Teller", "Loket teller"),
     "atm": ("ATM", "Anjungan tunai mandiri"),
     "mobile": ("Mobile banking", "M-banking"),
+    "card": ("Card (online)", "Kartu kredit/debit (daring)"),
 }
 ACCOUNT_LABELS = {
     "teller": ("Payer's account, or cash", "Rekening pembayar, atau tunai"),
@@ -88,6 +98,32 @@ class Bank:
     test_api: bool = False
     account: str = "0001234567890"
     name: str = "Bank Sandbox"
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    """A card checked at the inquiry, carried to the pay step without its number (sealed by the bank)."""
+
+    card: Card
+    expiry: tuple[int, int]  # (year, month): valid through the end of that month
+    holder: str
+
+    @property
+    def expiry_text(self) -> str:
+        year, month = self.expiry
+        return f"{month:02d}/{year:04d}"
+
+    def fields(self, bank: Bank, request_id: str, billing_code: str) -> dict[str, str]:
+        """The confirmation's hidden card fields, with the seal that binds them to this request and bill."""
+        fields = {
+            "card_ref": self.card.ref,
+            "card_last4": self.card.last4,
+            "card_network": self.card.network,
+            "card_expiry": self.expiry_text,
+            "card_holder": self.holder,
+        }
+        fields["card_seal"] = bank.store.seal("card", request_id, billing_code, *fields.values())
+        return fields
 
 
 class BankServer(ThreadingHTTPServer):
@@ -244,6 +280,8 @@ class BankHandler(DispatchingHandler):
 
     def _channel_form(self, channel: str, error: str = "", values: dict[str, str] | None = None) -> Response:
         values = values or {}
+        if channel == "card":
+            return self._card_form([error] if error else [], values)
         label, subtitle = CHANNEL_LABELS[channel]
         account_label, account_subtitle = ACCOUNT_LABELS[channel]
         account = values.get("account", "cash" if channel == "teller" else "")
@@ -261,6 +299,105 @@ class BankHandler(DispatchingHandler):
         status = HTTPStatus.BAD_REQUEST if error else HTTPStatus.OK
         return _page(status, label, subtitle, body)
 
+    def _card_form(self, errors: list[str], values: dict[str, str]) -> Response:
+        """The online card form. The card number is never filled in again: after an error it is typed anew."""
+        label, subtitle = CHANNEL_LABELS["card"]
+
+        def field(name: str, english: str, indonesian: str, attributes: str) -> str:
+            value = "" if name == "card_number" else values.get(name, "")
+            return (
+                f"<label>{_e(english)} <small>{_e(indonesian)}</small>"
+                f'<input name="{name}" {attributes} required value="{_e(value)}"></label>'
+            )
+
+        body = (
+            ('<ul class="error">' + "".join(f"<li>{_e(error)}</li>" for error in errors) + "</ul>" if errors else "")
+            + _p("Pay a Gerbang bill (e.g. an e-VoA) online with a credit or debit card, from anywhere.")
+            + _p("Bayar tagihan Gerbang (mis. e-VoA) secara daring dengan kartu kredit atau debit.", "id")
+            + '<form method="post" action="/card/inquiry">'
+            + field(
+                "billing_code",
+                "Billing code",
+                "Kode billing",
+                'inputmode="numeric" autocomplete="off" placeholder="12345 67890 12345"',
+            )
+            + field(
+                "card_number",
+                "Card number",
+                "Nomor kartu",
+                'inputmode="numeric" autocomplete="cc-number" placeholder="0000 0000 0000 0000"',
+            )
+            + field(
+                "expiry_month",
+                "Expiry month",
+                "Bulan kedaluwarsa",
+                'inputmode="numeric" autocomplete="cc-exp-month" placeholder="MM" maxlength="2"',
+            )
+            + field(
+                "expiry_year",
+                "Expiry year",
+                "Tahun kedaluwarsa",
+                'inputmode="numeric" autocomplete="cc-exp-year" placeholder="YYYY" maxlength="4"',
+            )
+            + field(
+                "card_holder",
+                "Card holder name",
+                "Nama pemegang kartu",
+                f'autocomplete="cc-name" maxlength="{MAX_HOLDER}"',
+            )
+            + '<button type="submit">Check bill <small>Cek tagihan</small></button></form>'
+        )
+        status = HTTPStatus.BAD_REQUEST if errors else HTTPStatus.OK
+        return _page(status, label, subtitle, body)
+
+    def _read_card_form(self) -> tuple[str | None, CardEntry | None, list[str]]:
+        """``(billing code, card, [])`` from a submitted card form, or the errors (every one of them)."""
+        form = self._form()
+        errors: list[str] = []
+        code = normalise_billing_code(form.get("billing_code", ""))
+        if code is None:
+            errors.append(BILLING_CODE_ERROR)
+        number, error = parse_card_number(form.get("card_number", ""))
+        if error:
+            errors.append(error)
+        today = dt.datetime.now(WIB).date()
+        expiry, error = parse_expiry(form.get("expiry_month", ""), form.get("expiry_year", ""), today)
+        if error:
+            errors.append(error)
+        holder, error = _holder(form.get("card_holder", ""))
+        if error:
+            errors.append(error)
+        if errors or code is None or number is None or expiry is None:
+            return None, None, errors
+        return code, CardEntry(self.server.bank.store.card(number), expiry, holder), []
+
+    def _read_card_confirmation(
+        self, form: dict[str, str], request_id: str
+    ) -> tuple[str | None, CardEntry | None, str]:
+        """``(billing code, card, "")`` from a card confirmation whose seal is the bank's own; else the error."""
+        code = normalise_billing_code(form.get("billing_code", ""))
+        expiry = CARD_EXPIRY.fullmatch(form.get("card_expiry", ""))
+        holder, holder_error = _holder(form.get("card_holder", ""))
+        if code is None or expiry is None or holder_error or not REQUEST_ID.fullmatch(request_id):
+            return None, None, START_AGAIN
+        try:
+            card = Card(
+                ref=form.get("card_ref", ""), last4=form.get("card_last4", ""), network=form.get("card_network", "")
+            )
+        except ValueError:
+            return None, None, START_AGAIN
+        entry = CardEntry(card, (int(expiry.group(2)), int(expiry.group(1))), holder)
+        expected = entry.fields(self.server.bank, request_id, code)["card_seal"]
+        if not hmac.compare_digest(form.get("card_seal", "").encode(), expected.encode()):
+            log.warning("card confirmation for %s refused: its seal does not match", code)
+            return None, None, START_AGAIN
+        # Checked again: the month may have ended since the inquiry.
+        year, month = entry.expiry
+        _, error = parse_expiry(str(month), str(year), dt.datetime.now(WIB).date())
+        if error:
+            return None, None, error
+        return code, entry, ""
+
     def _read_counter_form(self, channel: str) -> tuple[str | None, str | None, str]:
         """``(billing code, account or None for cash, error)`` from a submitted counter form."""
         form = self._form()
@@ -272,14 +409,7 @@ class BankHandler(DispatchingHandler):
             return None, None, "An account number is 6 to 20 digits. (Nomor rekening 6-20 angka.)"
         code = normalise_billing_code(form.get("billing_code", ""))
         if code is None:
-            return (
-                None,
-                account,
-                (
-                    "That is not a valid billing code: check the 15 digits."
-                    " (Kode billing tidak valid: periksa 15 angkanya.)"
-                ),
-            )
+            return None, account, BILLING_CODE_ERROR
         return code, account, ""
 
     def _ask_gerbang(self, channel: str, code: str) -> tuple[dict[str, Any] | None, Response | None]:
@@ -310,16 +440,21 @@ class BankHandler(DispatchingHandler):
             return None, _page(HTTPStatus.CONFLICT, "Not payable", "Tidak dapat dibayar", body)
         return bill, None
 
-    def _confirm_page(self, channel: str, bill: dict[str, Any], account: str | None, note: str = "") -> Response:
+    def _confirm_page(
+        self, channel: str, bill: dict[str, Any], account: str | None, note: str = "", card: CardEntry | None = None
+    ) -> Response:
         request_id = secrets.token_urlsafe(18)
-        hidden = {
-            "billing_code": bill["billing_code"],
-            "account": "cash" if account is None else account,
-            "amount": str(bill["amount"]),
-            "request_id": request_id,
-        }
+        hidden = {"billing_code": bill["billing_code"]}
+        if card is None:
+            hidden["account"] = "cash" if account is None else account
+        hidden |= {"amount": str(bill["amount"]), "request_id": request_id}
+        if card is not None:  # never the card number: its reference, last digits and expiry, sealed
+            hidden |= card.fields(self.server.bank, request_id, bill["billing_code"])
         fields = "".join(f'<input type="hidden" name="{k}" value="{_e(v)}">' for k, v in hidden.items())
-        payer = "cash (tunai)" if account is None else f"account ending {account[-4:]}"
+        if card is not None:
+            payer = f"card {_e(card.card)} ({_e(card.holder)}), valid until {card.expiry_text}"
+        else:
+            payer = "cash (tunai)" if account is None else f"account ending {account[-4:]}"
         body = (
             (f'<p class="error">{_e(note)}</p>' if note else "")
             + _bill_table(bill)
@@ -331,23 +466,36 @@ class BankHandler(DispatchingHandler):
         return _page(HTTPStatus.OK, "Confirm payment", "Konfirmasi pembayaran", body)
 
     def _inquiry(self, channel: str) -> Response:
-        code, account, error = self._read_counter_form(channel)
-        if code is None:
-            return self._channel_form(channel, error, self._form())
+        card: CardEntry | None = None
+        if channel == "card":
+            code, card, errors = self._read_card_form()
+            if code is None:
+                return self._card_form(errors, self._form())
+            account = None
+        else:
+            code, account, error = self._read_counter_form(channel)
+            if code is None:
+                return self._channel_form(channel, error, self._form())
         bill, refusal = self._ask_gerbang(channel, code)
         if bill is None:
             assert refusal is not None
             return refusal
-        return self._confirm_page(channel, bill, account)
+        return self._confirm_page(channel, bill, account, card=card)
 
     def _pay(self, channel: str) -> Response:
         bank = self.server.bank
         form = self._form()
-        code, account, error = self._read_counter_form(channel)
         request_id = form.get("request_id", "")
         confirmed = form.get("amount", "")
+        card: CardEntry | None = None
+        if channel == "card":
+            code, card, error = self._read_card_confirmation(form, request_id)
+            account = None
+            form = {name: form[name] for name in ("billing_code", "card_holder") if name in form}
+        else:
+            code, account, error = self._read_counter_form(channel)
         if code is None or not REQUEST_ID.fullmatch(request_id) or not confirmed.isdigit():
-            return self._channel_form(channel, error or "Please start again. (Silakan ulangi.)", form)
+            return self._channel_form(channel, error or START_AGAIN, form)
         done = bank.store.by_request(request_id)
         if done is not None:  # the same confirmation sent twice: one payment
             return _redirect(f"/receipts/{done.ntb}")
@@ -357,7 +505,7 @@ class BankHandler(DispatchingHandler):
             return refusal
         if bill["amount"] != int(confirmed):
             note = "The amount changed since you checked; please confirm the new amount. (Jumlah berubah.)"
-            return self._confirm_page(channel, bill, account, note)
+            return self._confirm_page(channel, bill, account, note, card=card)
         try:
             payment, _created = bank.store.record_payment(
                 bank_code=bank.gerbang.bank_code,
@@ -365,6 +513,7 @@ class BankHandler(DispatchingHandler):
                 amount=bill["amount"],
                 channel=channel,
                 account=account,
+                card=None if card is None else card.card,
                 payer_name=str(bill.get("payer_name", ""))[:200],
                 request_id=request_id,
             )
@@ -387,6 +536,10 @@ class BankHandler(DispatchingHandler):
             ("Amount", "Jumlah", _rp(payment.amount)),
             ("Paid at", "Waktu bayar", _e(_when(payment.paid_at))),
             ("Channel", "Kanal", f"{_e(label)} &middot; {_e(payment.terminal_id)}"),
+        ]
+        if payment.card_masked is not None:
+            rows.append(("Card", "Kartu", _e(f"{payment.card_network} {payment.card_masked}")))
+        rows += [
             ("NTB", "Nomor transaksi bank", f'<span class="ntb">{payment.ntb}</span>'),
             ("NTPN", "Nomor transaksi penerimaan negara", f'<span class="ntpn">{payment.ntpn}</span>'),
             ("Status", "Status", _e(_state(payment))),
@@ -429,6 +582,8 @@ class BankHandler(DispatchingHandler):
             parsed["amount"] = answer.data["amount"]
             parsed["payer_name"] = str(answer.data.get("payer_name", ""))[:200]
         booked_at, notify = parsed.pop("booked_at"), parsed.pop("notify")
+        card_number = parsed.pop("card_number")
+        card = None if card_number is None else bank.store.card(card_number)
         if booked_at is not None and (
             booked_at.astimezone(WIB).date() < bank.store.opened() or booked_at > dt.datetime.now(WIB)
         ):
@@ -437,7 +592,7 @@ class BankHandler(DispatchingHandler):
                 {"error": "invalid request", "fields": {"booked_at": "not a past time while the account was open"}},
             )
         payment, _ = bank.store.record_payment(
-            bank_code=bank.gerbang.bank_code, test=True, notify=notify, now=booked_at, **parsed
+            bank_code=bank.gerbang.bank_code, test=True, notify=notify, now=booked_at, card=card, **parsed
         )
         bank.notifier.wake()
         return _json(HTTPStatus.CREATED, payment.as_json())
@@ -496,7 +651,7 @@ def parse_test_payment(data: Any) -> tuple[dict[str, Any] | None, dict[str, str]
     """The fields of ``POST /api/test/pay``, or ``(None, field errors)``."""
     if not isinstance(data, dict):
         return None, {"body": "must be a JSON object"}
-    allowed = {"billing_code", "amount", "channel", "paid_at", "account", "booked_at", "notify"}
+    allowed = {"billing_code", "amount", "channel", "paid_at", "account", "booked_at", "notify", "card_number"}
     errors = {name: "unexpected field" for name in data if name not in allowed}
     code = data.get("billing_code")
     if not (isinstance(code, str) and re.fullmatch(r"[0-9]{1,40}", code)):
@@ -529,6 +684,21 @@ def parse_test_payment(data: Any) -> tuple[dict[str, Any] | None, dict[str, str]
     account = data.get("account")
     if account is not None and not (isinstance(account, str) and ACCOUNT.fullmatch(account)):
         errors["account"] = "6 to 20 digits"
+    elif account is not None and channel == "card":
+        errors["account"] = "not with channel card: give card_number"
+    card_number: str | None = None
+    if channel == "card":
+        card_number = TEST_CARD
+    if data.get("card_number") is not None:
+        given = data["card_number"]
+        if channel != "card":
+            errors["card_number"] = "only with channel card"
+        elif isinstance(given, str):
+            card_number, error = parse_card_number(given)
+            if error:
+                errors["card_number"] = "12 to 19 digits with a valid Luhn check digit"
+        else:
+            errors["card_number"] = "a string of 12 to 19 digits with a valid Luhn check digit"
     if errors:
         return None, errors
     return {
@@ -539,6 +709,7 @@ def parse_test_payment(data: Any) -> tuple[dict[str, Any] | None, dict[str, str]
         "account": account,
         "booked_at": booked_at,
         "notify": notify,
+        "card_number": card_number,
     }, {}
 
 
@@ -588,6 +759,18 @@ def _e(text: object) -> str:
 
 def _p(text: str, lang: str = "") -> str:
     return f'<p class="id" lang="id">{text}</p>' if lang == "id" else f"<p>{text}</p>"
+
+
+def _holder(text: str) -> tuple[str, str]:
+    """``(name, "")``: the card holder's name as typed (spaces collapsed), or ``("", what is wrong)``."""
+    name = " ".join(text.split())
+    if not name:
+        return "", "Enter the card holder's name as it is on the card. (Masukkan nama pemegang kartu.)"
+    if len(name) > MAX_HOLDER:
+        return "", f"The card holder's name is at most {MAX_HOLDER} letters. (Nama pemegang kartu terlalu panjang.)"
+    if not name.isprintable():
+        return "", "The card holder's name holds a character that is not a letter. (Nama mengandung karakter tak sah.)"
+    return name, ""
 
 
 def _home_link() -> str:
@@ -654,7 +837,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="python -m services.bank",
-        description="Sandbox collecting bank: pay Gerbang billing codes at a teller, ATM or mobile screen.",
+        description="Sandbox collecting bank: pay Gerbang billing codes at a teller, ATM, mobile or card screen.",
     )
     parser.add_argument("--data", type=Path, default=Path(env("BANK_DATA_DIR", "var/bank")), help="data folder")
     parser.add_argument("--host", default=env("BANK_HOST", "127.0.0.1"))

@@ -14,7 +14,12 @@ Identifiers the bank makes up:
   The local key (``DATA/payer.key``, created once, mode 0600) never leaves the bank,
   so Gerbang can tell two payments from the same account apart from others without
   ever seeing the account. A cash payment has no account: its reference is the
-  keyed hash of ``cash:<NTB>``.
+  keyed hash of ``cash:<NTB>``; a card payment's is the keyed hash of
+  ``card:<card number>`` (the prefix keeps a card apart from an account with the same
+  digits), so the same card is recognisable across payments.
+
+A card number is never stored: a card payment keeps only the masked number
+(``**** **** **** 1234``, a database check refuses anything else) and the network.
 """
 
 from __future__ import annotations
@@ -35,15 +40,25 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from .cards import CARD_NUMBER, Card
+from .cards import network as card_network
+
 log = logging.getLogger("bank")
 
 WIB = timezone(timedelta(hours=7), "WIB")  # the bank's clock: Jakarta, no daylight saving
-CHANNELS = {"teller": "TLR-01", "atm": "ATM-07", "mobile": "MOB-APP"}  # channel -> terminal id
+# channel -> terminal id (card: the bank's online card gateway)
+CHANNELS = {"teller": "TLR-01", "atm": "ATM-07", "mobile": "MOB-APP", "card": "CARD-GW-01"}
 NTPN_ALPHABET = string.ascii_uppercase + string.digits
 NTPN_LENGTH = 16
 STATES = ("pending", "acknowledged", "failed", "held")  # held: a lost notification (test API), never sent
+# The card columns, also added to a database made before the card channel (see _upgrade_payments).
+CARD_COLUMNS = {
+    "card_masked": "TEXT CHECK (card_masked IS NULL OR card_masked GLOB '[*][*][*][*] [*][*][*][*] [*][*][*][*] "
+    "[0-9][0-9][0-9][0-9]')",
+    "card_network": "TEXT",
+}
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS payments (
     id INTEGER PRIMARY KEY,
@@ -59,7 +74,9 @@ CREATE TABLE IF NOT EXISTS payments (
     terminal_id TEXT NOT NULL,
     payer_ref TEXT NOT NULL,
     request_id TEXT UNIQUE,
-    test INTEGER NOT NULL DEFAULT 0);
+    test INTEGER NOT NULL DEFAULT 0,
+    card_masked {CARD_COLUMNS["card_masked"]},
+    card_network {CARD_COLUMNS["card_network"]});
 CREATE INDEX IF NOT EXISTS payments_billing_code ON payments (billing_code);
 CREATE INDEX IF NOT EXISTS payments_booked_date ON payments (booked_date);
 CREATE TABLE IF NOT EXISTS outbox (
@@ -109,6 +126,8 @@ class Payment:
     attempts: int
     last_error: str | None
     answer: dict[str, Any] | None
+    card_masked: str | None = None  # card payments: "**** **** **** 1234", never the number
+    card_network: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +141,7 @@ class Payment:
             "payer_ref": self.payer_ref,
             "notification_id": self.notification_id,
             "notification": {"state": self.state, "attempts": self.attempts, "answer": self.answer},
+            "card": None if self.card_masked is None else {"number": self.card_masked, "network": self.card_network},
         }
 
 
@@ -196,6 +216,21 @@ def _upgrade_outbox(path: Path) -> None:
         db.execute("COMMIT")
 
 
+def _upgrade_payments(path: Path) -> None:
+    """A database made before the card channel gets the card columns (NULL for every earlier payment)."""
+    with closing(sqlite3.connect(path, timeout=10, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            present = {row[1] for row in db.execute("PRAGMA table_info(payments)")}
+            for name, definition in CARD_COLUMNS.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE payments ADD COLUMN {name} {definition}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
 class Store:
     """The bank's SQLite database and its local key, in the data folder."""
 
@@ -212,6 +247,7 @@ class Store:
             first_day = (opened or now_wib().date()).isoformat()
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('opened', ?)", (first_day,))
             db.commit()
+        _upgrade_payments(self.path)
 
     @contextmanager
     def _db(self, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -236,6 +272,26 @@ class Store:
         """The keyed hash of an account number: the same account always gives the same reference."""
         return keyed_ref(self._key, account)
 
+    def card(self, number: str) -> Card:
+        """What the bank keeps of a card number (digits, already checked): payer reference, last 4 digits, network.
+
+        The reference is the keyed hash of ``card:<number>``: the same card always gives
+        the same reference, and never the one of an account with the same digits.
+        """
+        if not CARD_NUMBER.fullmatch(number):
+            raise ValueError("a card number is 12 to 19 digits")
+        return Card(ref=keyed_ref(self._key, f"card:{number}"), last4=number[-4:], network=card_network(number))
+
+    def seal(self, *parts: str) -> str:
+        """A keyed MAC over ``parts``: what a screen carries between two requests cannot be made up or changed.
+
+        The card confirmation carries the card's reference, last digits and expiry instead
+        of its number; this seal is how the pay step knows the inquiry step checked them.
+        """
+        if any("\x1f" in part for part in parts):
+            raise ValueError("a sealed part cannot hold the separator")
+        return keyed_ref(self._key, "\x1f".join(("seal", *parts)))
+
     def record_payment(
         self,
         *,
@@ -244,6 +300,7 @@ class Store:
         amount: int,
         channel: str,
         account: str | None,
+        card: Card | None = None,
         payer_name: str = "",
         request_id: str | None = None,
         paid_at: datetime | None = None,
@@ -253,14 +310,18 @@ class Store:
     ) -> tuple[Payment, bool]:
         """Record a payment and queue its notification, in one transaction: ``(payment, created)``.
 
-        ``account`` is ``None`` for cash. A ``request_id`` seen before returns that
-        payment (``created`` false), so a form sent twice pays once. Unless ``test``,
+        ``account`` is ``None`` for cash; a ``card`` payment (channel ``card``, no account)
+        keeps the card's reference, masked number and network, never the number. A
+        ``request_id`` seen before returns that payment (``created`` false), so a form
+        sent twice pays once. Unless ``test``,
         a billing code this bank already took money for raises :class:`AlreadyPaid`.
         Without ``notify`` (the test API's lost notification) the notification is
         stored ``held`` and never sent: only the statement and an NTPN check show it.
         """
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}")
+        if (channel == "card") != (card is not None) or (card is not None and account is not None):
+            raise ValueError("a card payment (and only one) is made with a card, and without an account")
         if amount <= 0:
             raise ValueError("the amount must be positive")
         booked = (now or now_wib()).astimezone(WIB)
@@ -282,10 +343,16 @@ class Store:
                 ntb, ntpn = new_ntb(), new_ntpn()
                 if db.execute("SELECT 1 FROM payments WHERE ntb = ? OR ntpn = ?", (ntb, ntpn)).fetchone() is None:
                     break
-            payer_ref = self.payer_ref(account) if account is not None else self.payer_ref(f"cash:{ntb}")
+            if card is not None:
+                payer_ref = card.ref
+            elif account is not None:
+                payer_ref = self.payer_ref(account)
+            else:
+                payer_ref = self.payer_ref(f"cash:{ntb}")
             cursor = db.execute(
                 "INSERT INTO payments (ntb, ntpn, billing_code, amount, payer_name, paid_at, booked_at, booked_date,"
-                " channel, terminal_id, payer_ref, request_id, test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " channel, terminal_id, payer_ref, request_id, test, card_masked, card_network)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     ntb,
                     ntpn,
@@ -300,6 +367,8 @@ class Store:
                     payer_ref,
                     request_id,
                     int(test),
+                    None if card is None else card.masked,
+                    None if card is None else card.network,
                 ),
             )
             payment_id = int(cursor.lastrowid or 0)
@@ -397,6 +466,8 @@ class Store:
                 attempts=row["attempts"],
                 last_error=row["last_error"],
                 answer=None if row["answer"] is None else json.loads(row["answer"]),
+                card_masked=row["card_masked"],
+                card_network=row["card_network"],
             )
             for row in rows
         ]

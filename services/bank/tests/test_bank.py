@@ -33,9 +33,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stdnum import damm
+from stdnum import damm, luhn
 
 from services.bank import export, statements
+from services.bank.cards import (
+    TEST_CARD,
+    Card,
+    luhn_check_digit,
+    luhn_valid,
+    mask,
+    network,
+    parse_card_number,
+    parse_expiry,
+)
 from services.bank.protocol import (
     BadSignature,
     Gerbang,
@@ -72,7 +82,27 @@ SENT_BILL = code("22222222222222")
 LOOKUP_BILL = code("22222222222223")
 LOST_BILL = code("22222222222224")
 EXPORT_BILL = code("22222222222225")
-ISSUED = (TELLER_BILL, RETRY_BILL, RESTART_BILL, TEST_API_BILL, INVALID_BILL, IN_PROCESS_BILL)
+CARD_TEST_API_BILL = code("22222222222226")
+CARD_BILL = code("33333333333331")
+CARD_AGAIN_BILL = code("33333333333332")
+CARD_OTHER_BILL = code("33333333333333")
+ISSUED = (
+    TELLER_BILL,
+    RETRY_BILL,
+    RESTART_BILL,
+    TEST_API_BILL,
+    INVALID_BILL,
+    IN_PROCESS_BILL,
+    CARD_BILL,
+    CARD_AGAIN_BILL,
+    CARD_OTHER_BILL,
+)
+# Test card numbers (Luhn-valid), as the networks publish them.
+VISA = "4111111111111111"
+MASTERCARD = "5555555555554444"
+AMEX = "378282246310005"
+JCB = "3530111333300000"
+DISCOVER = "6011111111111117"
 FIELDS = {
     "notification_id",
     "bank_code",
@@ -176,6 +206,158 @@ def test_payer_ref_is_a_stable_keyed_hash_not_the_account(tmp_path: Path) -> Non
     assert Store(tmp_path / "other").payer_ref(account) != ref  # another bank's key: another reference
     assert ref != keyed_ref(b"", account) and ref != hashlib.sha256(account.encode()).hexdigest()
     assert oct((tmp_path / "bank" / "payer.key").stat().st_mode & 0o777) == "0o600"
+
+
+# --- Cards --------------------------------------------------------------------------------------
+
+
+def test_luhn_check_digits() -> None:
+    twelve = "41234567890" + luhn.calc_check_digit("41234567890")
+    nineteen = "4" + "0" * 15 + "12" + luhn.calc_check_digit("4" + "0" * 15 + "12")
+    assert (len(twelve), len(nineteen)) == (12, 19)  # the shortest and the longest card numbers
+    for number in (VISA, MASTERCARD, AMEX, JCB, DISCOVER, twelve, nineteen):
+        assert luhn_valid(number), number
+        assert luhn_check_digit(number[:-1]) == number[-1] == luhn.calc_check_digit(number[:-1])
+        assert parse_card_number(number) == (number, "")
+        for position in range(len(number)):  # every single mistyped digit is caught
+            typo = number[:position] + str((int(number[position]) + 1) % 10) + number[position + 1 :]
+            assert not luhn_valid(typo) and not luhn.is_valid(typo), typo
+    for prefix in ("0", "7992739871", "12345678901234567"):  # the same digit as an independent implementation
+        assert luhn_check_digit(prefix) == luhn.calc_check_digit(prefix)
+    assert luhn_valid("79927398713") and not luhn_valid("79927398710")
+    assert not luhn_valid("") and not luhn_valid("4111 1111") and not luhn_valid("\u0664" + VISA[1:])
+    for bad in ("12a", ""):
+        with pytest.raises(ValueError):
+            luhn_check_digit(bad)
+
+    assert parse_card_number(" 4111 1111-1111 1111 ") == (VISA, "")
+    assert parse_card_number("")[1].startswith("Enter the card number")
+    too_short = "1234567890" + luhn.calc_check_digit("1234567890")  # 11 digits, Luhn-valid all the same
+    too_long = "4" + "0" * 16 + "12" + luhn.calc_check_digit("4" + "0" * 16 + "12")  # 20 digits
+    assert (len(too_short), len(too_long)) == (11, 20)
+    for bad in (too_short, too_long, "4111-1111-1111-111x", "\u0664" * 16):
+        parsed, error = parse_card_number(bad)
+        assert parsed is None and "12 to 19 digits" in error, bad
+    parsed, error = parse_card_number(VISA[:-1] + "2")
+    assert parsed is None and "not valid" in error and "check digit" in error
+
+    assert [network(n) for n in (VISA, MASTERCARD, AMEX, JCB, DISCOVER)] == [
+        "Visa",
+        "Mastercard",
+        "Amex/JCB",
+        "Amex/JCB",
+        "card",
+    ]
+    assert mask("1111") == "**** **** **** 1111"
+    with pytest.raises(ValueError):
+        mask("11111")
+
+
+def test_a_card_is_valid_through_its_expiry_month() -> None:
+    today = date(2026, 6, 15)
+    assert parse_expiry("6", "2026", today) == ((2026, 6), "")  # this month: still valid
+    assert parse_expiry("06", "26", today) == ((2026, 6), "")
+    assert parse_expiry(" 1 ", "2027", today) == ((2027, 1), "")
+    assert parse_expiry("12", "46", today) == ((2046, 12), "")
+    for month, year in (("5", "2026"), ("05", "26"), ("12", "2025"), ("1", "2000")):
+        assert parse_expiry(month, year, today) == (None, "This card has expired. (Kartu sudah kedaluwarsa.)")
+    assert parse_expiry("1", "2047", today)[1].startswith("Check the expiry year")
+    for month in ("0", "13", "", "x", "\u0661"):
+        assert parse_expiry(month, "2027", today)[1].startswith("The expiry month is 1 to 12")
+    for year in ("", "202", "20271", "yy"):
+        assert parse_expiry("1", year, today)[1].startswith("The expiry year is 2 or 4 digits")
+
+
+def _every_stored_value(path: Path) -> list[str]:
+    """Every value of every row of every table of the bank's database, as text."""
+    with closing(sqlite3.connect(path)) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        # The table names come from sqlite_master itself, not from outside.
+        rows = [row for table in tables for row in db.execute(f"SELECT * FROM {table}")]  # noqa: S608
+    return [str(value) for row in rows for value in row]
+
+
+def _raw_bytes(folder: Path) -> bytes:
+    """The database files as bytes (with the write-ahead log, where a row may sit before a checkpoint)."""
+    return b"".join(path.read_bytes() for path in sorted(folder.iterdir()) if path.name.startswith("bank.sqlite3"))
+
+
+def test_a_card_payment_keeps_only_the_masked_number(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bank")
+    key = bytes.fromhex((tmp_path / "bank" / "payer.key").read_text())
+    card = store.card(VISA)
+    assert card == Card(ref=keyed_ref(key, f"card:{VISA}"), last4="1111", network="Visa")
+    assert card.masked == "**** **** **** 1111" and str(card) == "Visa **** **** **** 1111"
+    assert VISA not in repr(card)
+    assert store.card(VISA).ref == card.ref  # the same card, the same reference
+    assert card.ref != store.payer_ref(VISA)  # never the reference of an account with the same digits
+    assert store.card(MASTERCARD).ref != card.ref
+    assert Store(tmp_path / "other").card(VISA).ref != card.ref  # another bank's key
+    for bad in (VISA[:11], VISA + "1234", "4111 1111 1111 1111"):
+        with pytest.raises(ValueError):
+            store.card(bad)
+    with pytest.raises(ValueError):
+        Card(ref=card.ref, last4=VISA, network="Visa")  # a card keeps four digits, no more
+    with pytest.raises(ValueError):
+        Card(ref=VISA, last4="1111", network="Visa")  # the reference is a keyed hash
+
+    paid, _ = store.record_payment(
+        bank_code=BANK, billing_code=TELLER_BILL, amount=350_000, channel="card", account=None, card=card
+    )
+    again, _ = store.record_payment(
+        bank_code=BANK, billing_code=RETRY_BILL, amount=500_000, channel="card", account=None, card=store.card(VISA)
+    )
+    assert (paid.channel, paid.terminal_id, paid.payer_ref) == ("card", "CARD-GW-01", card.ref)
+    assert (paid.card_masked, paid.card_network) == ("**** **** **** 1111", "Visa")
+    assert again.payer_ref == paid.payer_ref  # the same card paying for another applicant: recognisable
+    assert paid.as_json()["card"] == {"number": "**** **** **** 1111", "network": "Visa"}
+    body = json.loads(store.notification_body(paid.ntpn) or b"")
+    assert set(body) == FIELDS  # nothing about the card beyond its reference goes to Gerbang
+    assert (body["channel"], body["terminal_id"], body["payer_ref"]) == ("card", "CARD-GW-01", card.ref)
+
+    teller, _ = store.record_payment(
+        bank_code=BANK, billing_code=UNKNOWN_BILL, amount=5, channel="teller", account=None
+    )
+    assert (teller.card_masked, teller.card_network, teller.as_json()["card"]) == (None, None, None)
+    for wrong in (
+        {"channel": "card", "account": None},  # a card payment without a card
+        {"channel": "card", "account": "1234567890", "card": card},  # and an account as well
+        {"channel": "atm", "account": None, "card": card},  # a card on another channel
+    ):
+        with pytest.raises(ValueError, match="card"):
+            store.record_payment(bank_code=BANK, billing_code=EXPORT_BILL, amount=5, **wrong)
+
+    stored = _every_stored_value(store.path)
+    assert "**** **** **** 1111" in stored
+    assert not any(VISA in value or VISA[-12:] in value for value in stored)
+    assert VISA.encode() not in _raw_bytes(tmp_path / "bank")
+    with closing(sqlite3.connect(store.path)) as db, pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("UPDATE payments SET card_masked = ? WHERE ntb = ?", (VISA, paid.ntb))  # the database refuses
+
+
+def test_a_payments_table_made_before_cards_gets_the_card_columns(tmp_path: Path) -> None:
+    folder = tmp_path / "bank"
+    folder.mkdir()
+    with closing(sqlite3.connect(folder / "bank.sqlite3")) as db:
+        db.executescript(SCHEMA_BEFORE_HELD)
+        db.execute("INSERT INTO meta (key, value) VALUES ('opened', '2026-05-01')")
+        _old_row(db, 1, "acknowledged", TELLER_BILL)
+        db.commit()
+    store = Store(folder)
+    old = store.payment("SBX0000000000001")
+    assert old is not None and (old.card_masked, old.card_network) == (None, None)
+    paid, _ = store.record_payment(
+        bank_code=BANK, billing_code=RETRY_BILL, amount=5, channel="card", account=None, card=store.card(AMEX)
+    )
+    assert (paid.card_masked, paid.card_network) == ("**** **** **** 0005", "Amex/JCB")
+    with closing(sqlite3.connect(store.path)) as db:
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # the added column has its check too
+            db.execute("UPDATE payments SET card_masked = ? WHERE id = ?", (AMEX, paid.id))
+        columns = [row[1] for row in db.execute("PRAGMA table_info(payments)")]
+    assert columns[-2:] == ["card_masked", "card_network"]
+    Store(folder)  # opening it again adds nothing
+    with closing(sqlite3.connect(store.path)) as db:
+        assert [row[1] for row in db.execute("PRAGMA table_info(payments)")] == columns
 
 
 def test_back_off_doubles_up_to_the_cap_with_jitter() -> None:
@@ -739,6 +921,41 @@ def test_statements_carry_the_payer_reference(tmp_path: Path) -> None:
     }
 
 
+def test_statements_include_card_payments(tmp_path: Path) -> None:
+    store = Store(tmp_path / "bank", opened=date(2026, 5, 30))
+    booked = datetime(2026, 6, 1, 9, 30, tzinfo=WIB)
+    card = store.card(MASTERCARD)
+    paid, _ = store.record_payment(
+        bank_code=BANK, billing_code=CARD_BILL, amount=500_000, channel="card", account=None, card=card, now=booked
+    )
+    teller, _ = store.record_payment(
+        bank_code=BANK, billing_code=TELLER_BILL, amount=350_000, channel="teller", account=None, now=booked
+    )
+    statement = statements.build(store, date(2026, 6, 1), account="0001234567890", bank_code=BANK, now=booked)
+    assert [p.ntb for p in statement.entries] == [paid.ntb, teller.ntb] and statement.closing == 850_000
+
+    text = statements.mt940(statement)
+    assert _mt940_entries(text)[paid.ntb] == [
+        f":61:2606010601C500000,00NTRF{CARD_BILL}//{paid.ntb}",
+        f":86:NTPN {paid.ntpn} BILLING {CARD_BILL}",
+        "PAID 2026-06-01T09:30:00+07:00 CARD CARD-GW-01",
+        f"PAYER {card.ref.replace('-', '+').replace('_', '/')}",
+    ]
+    assert ":62F:C260601IDR850000,00" in text.split("\r\n")
+    document = statements.camt053(statement)
+    assert _camt_additional_info(document)[paid.ntb] == f"CHANNEL card TERMINAL CARD-GW-01 PAYER {card.ref}"
+    parsed = statements.parse_camt053(document)
+    assert parsed["entries"][0] == {
+        "amount": "500000.00",
+        "ntb": paid.ntb,
+        "billing_code": CARD_BILL,
+        "ntpn": paid.ntpn,
+    }
+    assert parsed["balances"] == {"OPBD": "0.00", "CLBD": "850000.00"}
+    for output in (text.encode(), document):
+        assert MASTERCARD.encode() not in output
+
+
 # --- The bank as a process -------------------------------------------------------------------------
 
 
@@ -821,7 +1038,7 @@ def test_the_screens(bank: BankProcess) -> None:
     status, _, body, _ = http(bank.url + "/")
     page = body.decode()
     assert status == 200
-    assert all(f'href="/{channel}"' in page for channel in ("teller", "atm", "mobile"))
+    assert all(f'href="/{channel}"' in page for channel in ("teller", "atm", "mobile", "card"))
     for channel, account_field in (("teller", 'value="cash"'), ("atm", "required"), ("mobile", "required")):
         status, headers, body, _ = http(f"{bank.url}/{channel}")
         assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
@@ -939,6 +1156,166 @@ def test_the_test_api_records_a_wrong_amount(bank: BankProcess, gerbang: FakeGer
     bad = json.dumps({"billing_code": "x", "amount": 0, "paid_at": "2026-06-01T10:00:00", "extra": 1}).encode()
     status, _, answer, _ = http(bank.url + "/api/test/pay", "POST", bad, {"Content-Type": "application/json"})
     assert status == 400 and set(json.loads(answer)["fields"]) == {"billing_code", "amount", "paid_at", "extra"}
+
+
+def _expiry(months: int) -> dict[str, str]:
+    """The expiry fields of a card expiring ``months`` months from this month at the bank (negative: ago)."""
+    today = datetime.now(WIB).date()
+    year, month = divmod(today.year * 12 + today.month - 1 + months, 12)
+    return {"expiry_month": f"{month + 1:02d}", "expiry_year": str(year)}
+
+
+def _card_form(billing_code: str, number: str, **extra: str) -> dict[str, str]:
+    return {"billing_code": billing_code, "card_number": number, **_expiry(24), "card_holder": "Jane Doe", **extra}
+
+
+def test_the_card_screen_refuses_a_bad_card_before_gerbang_is_asked(bank: BankProcess, gerbang: FakeGerbang) -> None:
+    status, headers, body, _ = http(bank.url + "/card")
+    page = body.decode()
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert 'action="/card/inquiry"' in page and "<script" not in page
+    for name, autocomplete in (
+        ("card_number", "cc-number"),
+        ("expiry_month", "cc-exp-month"),
+        ("expiry_year", "cc-exp-year"),
+        ("card_holder", "cc-name"),
+    ):
+        assert re.search(rf'<input name="{name}" [^>]*autocomplete="{autocomplete}"[^>]* required', page), name
+    assert http(bank.url + "/card/pay")[0] == 405
+
+    payments, asked = bank.status()["payments"]["count"], len(gerbang.inquiries)
+    expired = _card_form(CARD_OTHER_BILL, "4111 1111 1111 1111", **_expiry(-1))
+    status, page, _ = post_form(bank.url + "/card/inquiry", expired)
+    assert status == 400 and "This card has expired" in page, page
+    assert VISA not in page and "4111 1111 1111 1111" not in page  # never shown again, not even as a value
+    assert 'value="Jane Doe"' in page and f'value="{CARD_OTHER_BILL}"' in page  # the rest is kept
+    status, page, _ = post_form(bank.url + "/card/inquiry", _card_form(CARD_OTHER_BILL, VISA[:-1] + "2"))
+    assert status == 400 and "That card number is not valid" in page and "Pay Rp" not in page
+    status, page, _ = post_form(bank.url + "/card/inquiry", _card_form(CARD_OTHER_BILL, VISA[:11]))
+    assert status == 400 and "12 to 19 digits" in page
+    status, page, _ = post_form(bank.url + "/card/inquiry", _card_form(CARD_OTHER_BILL, VISA, card_holder="  "))
+    assert status == 400 and "card holder&#x27;s name" in page
+    everything = {"billing_code": "123", "card_number": "", "expiry_month": "13", "expiry_year": "", "card_holder": ""}
+    status, page, _ = post_form(bank.url + "/card/inquiry", everything)
+    assert status == 400 and page.count("<li>") == 4  # every mistake at once
+    for message in ("not a valid billing code", "Enter the card number", "expiry month", "card holder"):
+        assert message in page, message
+    assert len(gerbang.inquiries) == asked  # Gerbang was not even asked
+    assert bank.status()["payments"]["count"] == payments
+
+
+def test_a_card_payment_gives_a_receipt_and_a_signed_notification(bank: BankProcess, gerbang: FakeGerbang) -> None:
+    key = bytes.fromhex((bank.data / "payer.key").read_text())
+    typed = "4111 1111 1111 1111"
+    status, page, _ = post_form(bank.url + "/card/inquiry", _card_form(CARD_BILL, typed))
+    assert status == 200, page
+    assert "Pay Rp&nbsp;350.000" in page and "Siti Rahayu" in page
+    assert "Visa **** **** **** 1111" in page and "Jane Doe" in page
+    assert VISA not in page and typed not in page  # not even in a hidden field
+    form = hidden_fields(page)
+    assert set(form) == {
+        "billing_code",
+        "amount",
+        "request_id",
+        "card_ref",
+        "card_last4",
+        "card_network",
+        "card_expiry",
+        "card_holder",
+        "card_seal",
+    }
+    assert form["card_ref"] == keyed_ref(key, f"card:{VISA}") and form["card_last4"] == "1111"
+
+    # The confirmation cannot be changed or made up: the bank sealed what it checked.
+    payments = bank.status()["payments"]["count"]
+    other_card = Store(bank.data).card(MASTERCARD)
+    for name, value in (
+        ("card_ref", other_card.ref),
+        ("card_last4", "4444"),
+        ("card_network", "Mastercard"),
+        ("card_expiry", "01/2000"),
+        ("card_holder", "Someone Else"),
+        ("billing_code", CARD_OTHER_BILL),
+        ("request_id", "y" * 24),
+        ("card_seal", ""),
+    ):
+        status, refused, _ = post_form(bank.url + "/card/pay", form | {name: value})
+        assert status == 400 and "Please start again" in refused, name
+    assert bank.status()["payments"]["count"] == payments
+
+    status, receipt, final = post_form(bank.url + "/card/pay", form)
+    assert status == 200 and re.search(r"/receipts/SBX[0-9]{13}$", final), receipt
+    ntb = final.rsplit("/", 1)[1]
+    assert "Card (online) &middot; CARD-GW-01" in receipt and "Visa **** **** **** 1111" in receipt
+    assert VISA not in receipt
+    gerbang.wait_for(lambda got: any(r.answer == 200 for r in got if CARD_BILL.encode() in r.body))
+    [received] = gerbang.for_bill(CARD_BILL)
+    assert gerbang.authentic(received.headers, received.body, "POST", "/api/bank/v1/notifications")
+    data = json.loads(received.body)
+    assert set(data) == FIELDS and data["ntb"] == ntb and data["amount"] == 350_000
+    assert (data["channel"], data["terminal_id"]) == ("card", "CARD-GW-01")
+    assert data["payer_ref"] == keyed_ref(key, f"card:{VISA}")
+    assert VISA not in received.body.decode()
+    status, _, final = post_form(bank.url + "/card/pay", form)  # sent twice: one payment
+    assert status == 200 and final.endswith(ntb) and len(gerbang.for_bill(CARD_BILL)) == 1
+
+    # The same card pays for another applicant: the same reference. Another card: another one.
+    refs = {}
+    for billing_code, number in ((CARD_AGAIN_BILL, VISA), (CARD_OTHER_BILL, MASTERCARD)):
+        status, page, _ = post_form(bank.url + "/card/inquiry", _card_form(billing_code, number))
+        assert status == 200, page
+        status, receipt, _ = post_form(bank.url + "/card/pay", hidden_fields(page))
+        assert status == 200, receipt
+        gerbang.wait_for(_notified(billing_code))
+        refs[number] = json.loads(gerbang.for_bill(billing_code)[0].body)["payer_ref"]
+    assert refs[VISA] == data["payer_ref"] and refs[MASTERCARD] != data["payer_ref"]
+
+    # What the bank stored: only the masked number and the network, never the number.
+    with closing(sqlite3.connect(bank.data / "bank.sqlite3")) as db:
+        row = db.execute("SELECT channel, terminal_id, card_masked, card_network FROM payments WHERE ntb = ?", (ntb,))
+        assert row.fetchone() == ("card", "CARD-GW-01", "**** **** **** 1111", "Visa")
+    stored = _every_stored_value(bank.data / "bank.sqlite3")
+    assert not any(number in value for value in stored for number in (VISA, MASTERCARD, VISA[-12:]))
+    raw = _raw_bytes(bank.data)
+    assert VISA.encode() not in raw and MASTERCARD.encode() not in raw
+    assert VISA not in bank.output.read_text() and MASTERCARD not in bank.output.read_text()  # nor in the log
+
+
+def _notified(billing_code: str) -> Callable[[list[Received]], bool]:
+    return lambda got: any(billing_code.encode() in r.body for r in got)
+
+
+def test_the_test_api_pays_by_card(bank: BankProcess, gerbang: FakeGerbang) -> None:
+    key = bytes.fromhex((bank.data / "payer.key").read_text())
+    status, paid = pay_by_test_api(
+        bank, billing_code=CARD_TEST_API_BILL, amount=250_000, channel="card", card_number="5555 5555 5555 4444"
+    )
+    assert status == 201, paid
+    assert (paid["channel"], paid["terminal_id"]) == ("card", "CARD-GW-01")
+    assert paid["card"] == {"number": "**** **** **** 4444", "network": "Mastercard"}
+    assert paid["payer_ref"] == keyed_ref(key, f"card:{MASTERCARD}")
+    gerbang.wait_for(lambda got: any(paid["ntb"].encode() in r.body and r.answer == 200 for r in got))
+    [received] = [r for r in gerbang.for_bill(CARD_TEST_API_BILL) if paid["ntb"].encode() in r.body]
+    assert json.loads(received.body)["channel"] == "card"
+    status, default = pay_by_test_api(bank, billing_code=CARD_TEST_API_BILL, amount=1_000, channel="card")
+    assert status == 201 and default["card"] == {"number": "**** **** **** 1111", "network": "Visa"}, default
+    assert default["payer_ref"] == keyed_ref(key, f"card:{TEST_CARD}")
+    _, _, receipt, _ = http(f"{bank.url}/receipts/{paid['ntb']}")
+    assert "Mastercard **** **** **** 4444" in receipt.decode()
+
+    count = bank.status()["payments"]["count"]
+    for fields, field_name in (
+        ({"channel": "card", "card_number": MASTERCARD[:-1] + "5"}, "card_number"),  # Luhn
+        ({"channel": "card", "card_number": "12345678"}, "card_number"),
+        ({"channel": "card", "card_number": int(MASTERCARD)}, "card_number"),
+        ({"channel": "teller", "card_number": MASTERCARD}, "card_number"),
+        ({"card_number": MASTERCARD}, "card_number"),  # teller by default
+        ({"channel": "card", "account": "12345678"}, "account"),
+        ({"channel": "cheque"}, "channel"),
+    ):
+        status, answer = pay_by_test_api(bank, billing_code=CARD_TEST_API_BILL, amount=5, **fields)
+        assert status == 400 and set(answer["fields"]) == {field_name}, (fields, answer)
+    assert bank.status()["payments"]["count"] == count
 
 
 def test_statements_are_served_to_gerbang_only(bank: BankProcess, gerbang: FakeGerbang) -> None:
