@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "gerbang.duty",
     "gerbang.casework",
     "gerbang.channel",
+    "gerbang.visas",
     "gerbang.public",
 ]
 
@@ -320,6 +321,12 @@ REGISTRY_CLIENT_KEY_FILE = Path(os.environ.get("GERBANG_CLIENT_KEY_FILE", VAR_DI
 REGISTRY_PUBLIC_KEY_FILE = Path(os.environ.get("GERBANG_REGISTRY_KEY_FILE", VAR_DIR / "registry" / "registry.pub"))
 REGISTRY_TIMEOUT = float(os.environ.get("GERBANG_REGISTRY_TIMEOUT", "5"))
 
+# --- Border control (services/border; docs/border-protocol.md) -------------------
+# Border control reports entries and exits signed with its key; Gerbang trusts the keys in this file (read on
+# every request, so it may appear after Gerbang started) and signs its answers with REGISTRY_CLIENT_KEY_FILE.
+BORDER_PUBLIC_KEY_FILE = Path(os.environ.get("GERBANG_BORDER_KEY_FILE", VAR_DIR / "border" / "border.pub"))
+BORDER_URL = os.environ.get("GERBANG_BORDER_URL", f"http://127.0.0.1:{os.environ.get('GERBANG_BORDER_PORT', '8004')}")
+
 # --- Applications and their documents (docs/applications.md) --------------------
 DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
 DOCUMENT_MAX_PIXELS = 50_000_000
@@ -345,6 +352,9 @@ BILL_VALIDITY = {
     # after a draw (or a place from the waiting list); unpaid, the slot goes back to the waiting list.
     "passport_first_come": timedelta(hours=int(os.environ.get("GERBANG_FIRST_COME_BILL_HOURS", "2"))),
     "passport_lottery": timedelta(hours=int(os.environ.get("GERBANG_LOTTERY_BILL_HOURS", "24"))),
+    # Visas and stay permits, and overstay fines: up to 7 days (DOMAIN.md).
+    "visa": timedelta(days=int(os.environ.get("GERBANG_VISA_BILL_DAYS", "7"))),
+    "overstay": timedelta(days=int(os.environ.get("GERBANG_OVERSTAY_BILL_DAYS", "7"))),
 }
 # Appointments (docs/lottery.md): a booking may be moved once, while it is at least this many hours away;
 # one not checked in this many minutes after its start is a no-show, and a no-show keeps its applicant's
@@ -355,6 +365,11 @@ GERBANG_NO_SHOW_BLOCK_DAYS = int(os.environ.get("GERBANG_NO_SHOW_BLOCK_DAYS", "3
 # Casework (docs/casework.md): a final refusal may be appealed this many days after it; a spot check is
 # recorded at most this many days after it happened.
 GERBANG_APPEAL_DAYS = int(os.environ.get("GERBANG_APPEAL_DAYS", "30"))
+# Foreigners (gerbang.visas): ITAS registration within this many days of the entry event; the tariff service of
+# the overstay fine (per day); reminders this many days before a stay permit ends.
+GERBANG_ITAS_REGISTRATION_DAYS = int(os.environ.get("GERBANG_ITAS_REGISTRATION_DAYS", "30"))
+GERBANG_OVERSTAY_SERVICE = os.environ.get("GERBANG_OVERSTAY_SERVICE", "overstay-per-day")
+GERBANG_PERMIT_REMINDER_DAYS = int(os.environ.get("GERBANG_PERMIT_REMINDER_DAYS", "30"))
 GERBANG_SPOT_CHECK_LATE_DAYS = int(os.environ.get("GERBANG_SPOT_CHECK_LATE_DAYS", "1"))
 # Notifications (gerbang/channel): the SMS gateway (a dotted path; the file backend writes var/sms/), and how
 # often an unsent notification is tried again.

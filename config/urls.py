@@ -19,6 +19,8 @@ from gerbang.payments import staff_views as payment_staff_views
 from gerbang.payments import views as payment_views
 from gerbang.public import views as public_views
 from gerbang.tariffs import views as tariff_views
+from gerbang.visas import border_api
+from gerbang.visas import urls as visa_urls
 from gerbang.visits import staff_views as visit_staff_views
 from gerbang.visits import views as visit_views
 
@@ -33,6 +35,7 @@ public_patterns = (
         path("antrean/tiket/<str:ticket>/", visit_views.ticket, name="queue_ticket"),
         path("antrean/<slug:code>/", visit_views.display, name="queue_display"),
         path("antrean/<slug:code>.json", visit_views.display_json, name="queue_display_json"),
+        *visa_urls.public_urlpatterns,
     ],
     "public",
 )
@@ -92,6 +95,7 @@ staff_patterns = (
         path("loket/<int:pk>/antrean/", visit_staff_views.counter, name="counter"),
         path("loket/<int:pk>/antrean/aksi/", visit_staff_views.counter_act, name="counter_act"),
         *duty_urls.staff_urlpatterns,
+        *visa_urls.staff_urlpatterns,
         path("kasus/", casework_views.worklist, name="worklist"),
         path("kasus/<str:reference>/", casework_views.case, name="case"),
         path("kasus/<str:reference>/alihkan/", casework_views.reassign, name="case_reassign"),
@@ -136,11 +140,13 @@ urlpatterns = [
     path("staf/", include(staff_patterns)),
     path("akun/identitas/", include(identity_patterns)),
     path("permohonan/", include(application_patterns)),
+    path("visa/", include((visa_urls.applicant_urlpatterns, "visas"))),
     path("webauthn/", include(security_keys.webauthn_urlpatterns)),  # staff-only, audited; before the library's
     path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/bank/v1/bills/<str:billing_code>", bank_api.bill_inquiry, name="bank_bill_inquiry"),
     path("api/bank/v1/notifications", bank_api.notification, name="bank_notification"),
+    path("api/border/v1/movements", border_api.movements, name="border_movements"),
     path("api/v1/", api.urls),
     path("metrics", core_views.metrics, name="metrics"),
 ]

@@ -10,9 +10,11 @@
 #   gettext   msgfmt, used by `manage.py compilemessages`
 #   chromium  /usr/bin/chromium, the browser the Playwright tests drive
 #             (we never run `playwright install`)
+#   fonts-dejavu-core  the font of the e-visa and permit PDFs (gerbang/visas/documents.py), which
+#             write every Latin name; without it they fall back to Helvetica, which cannot
 set -euo pipefail
 
-packages=(gettext chromium "$@")
+packages=(gettext chromium fonts-dejavu-core "$@")
 
 is_installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]

@@ -10,6 +10,8 @@ export GERBANG_WITNESS_PORT=${GERBANG_WITNESS_PORT:-8001}
 export GERBANG_WITNESS_URL=${GERBANG_WITNESS_URL:-http://127.0.0.1:$GERBANG_WITNESS_PORT}
 export GERBANG_REGISTRY_PORT=${GERBANG_REGISTRY_PORT:-8002}
 export GERBANG_BANK_PORT=${GERBANG_BANK_PORT:-8003}
+# Gerbang derives BORDER_URL from it (config/settings.py).
+export GERBANG_BORDER_PORT=${GERBANG_BORDER_PORT:-8004}
 # Gerbang's registry client reads GERBANG_REGISTRY_URL: keep it on the registry's port.
 export GERBANG_REGISTRY_URL=${GERBANG_REGISTRY_URL:-http://127.0.0.1:$GERBANG_REGISTRY_PORT}
 # "localhost", not 127.0.0.1: the WebAuthn relying-party id defaults to localhost.
@@ -23,6 +25,8 @@ base="http://localhost:$GERBANG_PORT"
 .venv/bin/python -m signedhttp keygen gerbang-client var/keys >/dev/null
 # The sandbox bank's shared HMAC secret (Gerbang and the bank both read var/keys/banks/bank-sandbox.secrets).
 .venv/bin/python manage.py bank_secret bank-sandbox >/dev/null
+# The sandbox border control creates its key pair in var/border/ when it starts (border.pub, trusted by
+# Gerbang through GERBANG_BORDER_KEY_FILE), before it sends anything; Gerbang reads that file on every report.
 
 # A demo lottery day at the demo office (manage.py demo_visit_day), run in the background once the web
 # process and the witness, registry and bank answer. It never holds up or stops the others, and it is
@@ -32,7 +36,7 @@ demo_visit_day() {
     set +e
     local shell_pid=$$  # honcho's, once this script has exec'd it
     local urls=("$base/api/v1/health" "$GERBANG_WITNESS_URL/healthz" "$GERBANG_REGISTRY_URL/healthz"
-        "http://127.0.0.1:$GERBANG_BANK_PORT/healthz")
+        "http://127.0.0.1:$GERBANG_BANK_PORT/healthz" "http://127.0.0.1:$GERBANG_BORDER_PORT/healthz")
     local probe='import sys, urllib.request
 for url in sys.argv[1:]:
     urllib.request.urlopen(url, timeout=2).close()'
@@ -63,12 +67,17 @@ for url in sys.argv[1:]:
         echo "=== $(date '+%Y-%m-%d %H:%M:%S') manage.py demo_casework ==="
         PYTHONUNBUFFERED=1 .venv/bin/python manage.py demo_casework --base-url "$base" ||
             echo "demo_casework failed; again: .venv/bin/python manage.py demo_casework"
+        # Foreigners: a sponsored work visa, the entry from border control, ITAS and extension, an e-VoA
+        # without an officer, an overstay fined from border events.
+        echo "=== $(date '+%Y-%m-%d %H:%M:%S') manage.py demo_visas ==="
+        PYTHONUNBUFFERED=1 .venv/bin/python manage.py demo_visas --base-url "$base" ||
+            echo "demo_visas failed; again: .venv/bin/python manage.py demo_visas"
     fi
 }
 
 cat <<INFO
 
-Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, registry, bank).
+Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, registry, bank, border).
 
   Gerbang       $base/
   API           $base/api/v1/docs
@@ -77,11 +86,14 @@ Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, r
   Verify        .venv/bin/python manage.py audit_verify
   Registry      http://127.0.0.1:$GERBANG_REGISTRY_PORT/v1/demo-residents   (sandbox population registry, signed HTTP)
   Bank          http://127.0.0.1:$GERBANG_BANK_PORT/   (sandbox collecting bank: pay a billing code at teller, ATM or mobile)
+  Border        http://127.0.0.1:$GERBANG_BORDER_PORT/   (sandbox border control: record entries and exits, reported to Gerbang)
   Demo day      $demo_log   (once everything answers, in the background: a lottery
                 at the demo office, bills paid, the waiting list, one check-in with both photos
                 and a counter call, check-in codes for the rest; then the duty roster, lockers and
                 counter sessions, and the checked-in person's case to the passport's handover, decided
-                at Jakarta Timur (manage.py demo_casework); again with
+                at Jakarta Timur (manage.py demo_casework); then the foreigners: a sponsored work visa,
+                the entry from border control, ITAS and its extension, an e-VoA without an officer
+                and an overstay fined from border events (manage.py demo_visas); again with
                 .venv/bin/python manage.py demo_visit_day --base-url $base; GERBANG_DEMO_VISIT_DAY=0 skips it)
 
 Demo log-ins:

@@ -67,6 +67,12 @@ class Perm(StrEnum):
     REASSIGN_CASES = "casework.reassign"
     # Receive blank passport booklets into the office's controlled stock.
     MANAGE_BOOKLETS = "casework.manage_booklets"
+    # Correct the visa and permit catalogue (codes, stays, documents, eligibility); audited with a reason.
+    MANAGE_CATALOGUE = "visas.manage_catalogue"
+    # Keep the deny list checked before any visa or permit is issued.
+    MANAGE_DENY_LIST = "visas.manage_deny_list"
+    # See foreigners' border movements, stays and overstays in the office's area.
+    VIEW_STAYS = "visas.view_stays"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -111,6 +117,11 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.RECORD_SPOT_CHECK: frozenset({Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}),
     Perm.VIEW_DUTY: frozenset(
         {Role.OFFICE_HEAD, Role.LOCKER_ATTENDANT, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
+    ),
+    Perm.MANAGE_CATALOGUE: frozenset({Role.SYSTEM_ADMIN}),
+    Perm.MANAGE_DENY_LIST: frozenset({Role.DENY_LIST_MAINTAINER}),
+    Perm.VIEW_STAYS: frozenset(
+        {Role.DOCUMENT_VERIFIER, Role.ADJUDICATOR, Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
     ),
     Perm.VIEW_RECONCILIATION: frozenset(
         {Role.FINANCE_OFFICER, Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}

@@ -64,6 +64,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "locker_offices": offices_for(user, Perm.ATTEND_LOCKERS)[:50],
         "spot_check_offices": offices_for(user, Perm.RECORD_SPOT_CHECK)[:50],
         "case_offices": offices_for(user, Perm.REASSIGN_CASES)[:50],
+        # Foreigners (gerbang.visas): the deny list, the catalogue, stays and overstays.
+        "can_manage_deny_list": may_anywhere(user, Perm.MANAGE_DENY_LIST),
+        "can_manage_catalogue": may_anywhere(user, Perm.MANAGE_CATALOGUE),
+        "can_view_stays": may_anywhere(user, Perm.VIEW_STAYS),
     }
     return render(request, "staff/dashboard.html", context)
 

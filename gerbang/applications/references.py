@@ -15,24 +15,25 @@ from stdnum import damm
 PREFIX = "PAS"
 
 
-def new_reference() -> str:
+def new_reference(prefix: str = PREFIX) -> str:
+    """``prefix`` names the service: ``PAS`` passports, ``VIS`` visas and stay permits (gerbang.visas)."""
     body = f"{secrets.randbelow(10**11):011d}"
-    return PREFIX + body + damm.calc_check_digit(body)
+    return prefix + body + damm.calc_check_digit(body)
 
 
 def compact(value: str) -> str:
     return "".join(ch for ch in (value or "").upper() if ch.isalnum())
 
 
-def is_valid(value: str) -> bool:
+def is_valid(value: str, prefix: str = PREFIX) -> bool:
     """Well-formed with a correct check digit (whether or not such an application exists)."""
     value = compact(value)
-    digits = value[len(PREFIX) :]
-    return value.startswith(PREFIX) and len(digits) == 12 and digits.isdigit() and damm.is_valid(digits)
+    digits = value[len(prefix) :]
+    return value.startswith(prefix) and len(digits) == 12 and digits.isdigit() and damm.is_valid(digits)
 
 
 def display(reference: str) -> str:
     if not reference:
         return ""
-    digits = reference[len(PREFIX) :]
-    return f"{PREFIX}-{digits[:4]}-{digits[4:8]}-{digits[8:]}"
+    prefix, digits = reference[:3], reference[3:]
+    return f"{prefix}-{digits[:4]}-{digits[4:8]}-{digits[8:]}"

@@ -27,10 +27,11 @@ from gerbang.accounts.models import User
 from gerbang.applications.models import Document, DocumentKind, PassportApplication, document_storage
 from gerbang.applications.workflow import not_now, transition
 from gerbang.audit.actions import record
+from gerbang.core import mrz
 from gerbang.organisation.models import Office
 from gerbang.organisation.selectors import office_today
 
-from . import flow, mrz, rules
+from . import flow, rules
 from .models import (
     Assignment,
     Biometrics,
@@ -75,11 +76,17 @@ def declare_conflict(*, actor: User, nik: str, relationship: str) -> ConflictDec
             record("casework.conflict_declared", actor=actor, obj=declaration, details={"relationship": relationship})
             # A case this officer holds for that NIK goes to someone else at once.
             held = Assignment.objects.filter(officer=actor, ended_at__isnull=True).select_related(
-                "application__office__division"
+                "application__office__division", "visa_application__sponsor", "visa_application__foreigner"
             )
             for assignment in held:
                 # The applicant's NIK, or the filer's (a parent filing for a child).
-                if actor.pk in rules.conflicted(assignment.application):
+                if actor.pk not in rules.conflicted(assignment.case):
+                    continue
+                if assignment.application_id is None:  # a visa or stay-permit case
+                    from gerbang.visas.flow import hand_on
+
+                    hand_on(assignment, reason=_("The officer declared a conflict of interest."))
+                else:
                     _hand_on(assignment, reason=_("The officer declared a conflict of interest."), actor=None)
     except IntegrityError as exc:
         raise ValidationError({"nik": _("You already declared this NIK.")}) from exc
@@ -91,6 +98,8 @@ def declare_conflict(*, actor: User, nik: str, relationship: str) -> ConflictDec
 
 def _hand_on(assignment: Assignment, *, reason: str, actor: Any, to: User | None = None) -> Assignment | None:
     """End ``assignment`` as reassigned and give its duty to ``to`` (checked) or to a new draw."""
+    if assignment.application is None:
+        raise ValidationError({"assignment": _("This step belongs to a visa case.")})
     application = _locked(assignment.application)
     now = timezone.now()
     ended = Assignment.objects.filter(pk=assignment.pk, ended_at__isnull=True).update(
@@ -136,6 +145,14 @@ def _hand_on(assignment: Assignment, *, reason: str, actor: Any, to: User | None
 
 def reassign(assignment: Assignment, *, actor: User, reason: str, to: User | None = None) -> Assignment | None:
     """An office head gives a step to another officer (named, or drawn again), with a written reason."""
+    if assignment.application is None:  # a visa case: drawn again only
+        from gerbang.visas.flow import hand_on
+
+        require(actor, Perm.REASSIGN_CASES, assignment.case.office)
+        if not reason.strip() or to is not None:
+            raise ValidationError({"reason": _("Write the reason; a visa step is drawn again, never handed.")})
+        with transaction.atomic():
+            return hand_on(assignment, reason=reason.strip(), actor=actor)
     application = assignment.application
     require(actor, Perm.REASSIGN_CASES, application.office)
     if not reason.strip():

@@ -50,7 +50,7 @@ def after_transition(application: PassportApplication, step: Step) -> None:
 
 
 def assign(
-    application: PassportApplication, duty: str, *, at: dt.datetime | None = None, excluding: set[int] | None = None
+    application: Any, duty: str, *, at: dt.datetime | None = None, excluding: set[int] | None = None
 ) -> Assignment | None:
     """Draw the holder of ``duty`` among the eligible officers on duty, weighted by load; None if nobody is.
 
@@ -62,7 +62,7 @@ def assign(
     if chosen is None:
         return None
     assignment = Assignment.objects.create(
-        application=application,
+        **rules.case_of(application),
         duty=duty,
         officer_id=chosen.officer_id,
         office_id=chosen.office_id,

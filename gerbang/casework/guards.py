@@ -33,7 +33,7 @@ def guard(application: PassportApplication, action: str) -> bool:
     return True
 
 
-def may_act(application: PassportApplication, actor: Any, perm: Perm, duty: str, action: str) -> bool:
+def may_act(application: Any, actor: Any, perm: Perm, duty: str, action: str) -> bool:
     """The actor holds the open assignment for ``duty``, the permission over the office they were drawn from,
     may still hold the duty (separation of duties, declared relatives) and, face to face, serves at a counter
     of the application's office now (their devices in a locker)."""

@@ -8,6 +8,8 @@ only through an open :class:`Assignment` that Gerbang drew for them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -68,7 +70,13 @@ class Assignment(models.Model):
         REASSIGNED = "reassigned", _("Reassigned")
         CLOSED = "closed", _("Case closed")
 
-    application = models.ForeignKey(PassportApplication, on_delete=models.PROTECT, related_name="assignments")
+    # The case: a passport application, or a foreigner's visa or stay-permit application (gerbang.visas).
+    application = models.ForeignKey(
+        PassportApplication, on_delete=models.PROTECT, related_name="assignments", null=True, blank=True
+    )
+    visa_application = models.ForeignKey(
+        "visas.VisaApplication", on_delete=models.PROTECT, related_name="assignments", null=True, blank=True
+    )
     duty = models.CharField(_("duty"), max_length=20, choices=Duty.choices)
     officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments")
     # The office whose roster the officer was drawn from: another office of the division for a remote decision.
@@ -93,6 +101,16 @@ class Assignment(models.Model):
             models.UniqueConstraint(
                 fields=["application", "duty"], condition=Q(ended_at__isnull=True), name="assignment_one_open_per_duty"
             ),
+            models.UniqueConstraint(
+                fields=["visa_application", "duty"],
+                condition=Q(ended_at__isnull=True),
+                name="assignment_one_open_per_visa_duty",
+            ),
+            models.CheckConstraint(
+                condition=(Q(application__isnull=True) & Q(visa_application__isnull=False))
+                | (Q(application__isnull=False) & Q(visa_application__isnull=True)),
+                name="assignment_one_case",
+            ),
             models.CheckConstraint(
                 condition=Q(assigned_by__isnull=True) | ~Q(reason=""), name="assignment_reassigned_with_reason"
             ),
@@ -104,7 +122,12 @@ class Assignment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.application_id} {self.duty} -> {self.officer_id}"
+        return f"{self.application_id or self.visa_application_id} {self.duty} -> {self.officer_id}"
+
+    @property
+    def case(self) -> Any:
+        """The passport application or the visa application this step belongs to."""
+        return self.application if self.application_id is not None else self.visa_application
 
 
 class DocumentReview(models.Model):

@@ -19,7 +19,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from gerbang.accounts.models import GrantStatus, Role, RoleGrant, Scope
-from gerbang.applications.models import PassportApplication, Status
+from gerbang.applications.models import Status
 from gerbang.identity.models import CitizenIdentity
 from gerbang.organisation.models import Office
 from gerbang.organisation.selectors import holiday_days
@@ -107,31 +107,57 @@ def duties_of_status(status: str) -> set[str]:
     return {duty for (s, _action), duty in DUTY.items() if s == status}
 
 
-def took_part(application: PassportApplication) -> dict[int, set[str]]:
+def is_visa_case(case: Any) -> bool:
+    """A foreigner's visa or stay-permit application (gerbang.visas) rather than a passport application."""
+    return bool(case._meta.label_lower == "visas.visaapplication")
+
+
+def case_of(case: Any) -> dict[str, Any]:
+    """The Assignment filter (and create keywords) naming ``case``, a passport or a visa application."""
+    return {"visa_application": case} if is_visa_case(case) else {"application": case}
+
+
+def took_part(application: Any) -> dict[int, set[str]]:
     """Officer id -> the duties they hold or held on this application (a reassignment away does not count)."""
     parts: dict[int, set[str]] = {}
-    rows = Assignment.objects.filter(application=application).exclude(ended_because=Assignment.Ended.REASSIGNED)
+    rows = Assignment.objects.filter(**case_of(application)).exclude(ended_because=Assignment.Ended.REASSIGNED)
     for officer_id, duty in rows.values_list("officer_id", "duty"):
         parts.setdefault(officer_id, set()).add(duty)
     return parts
 
 
-def conflicted(application: PassportApplication) -> set[int]:
-    """Officers who declared the applicant's or the filer's NIK as their own or a relative's."""
-    niks = {application.applicant_nik}
+def conflicted(application: Any) -> set[int]:
+    """Officers who declared the applicant's or the filer's NIK as their own or a relative's.
+
+    A visa case: the citizen sponsor's NIK and the filer's; the filer and the sponsor's account never act on it.
+    """
+    if is_visa_case(application):
+        sponsor = application.sponsor
+        niks = {sponsor.nik} if sponsor is not None and sponsor.nik else set()
+        people = {application.filer_id} | ({sponsor.account_id} if sponsor is not None else set())
+        if application.foreigner.account_id is not None:
+            people.add(application.foreigner.account_id)
+    else:
+        niks = {application.applicant_nik}
+        people = {application.filer_id}
     niks.update(CitizenIdentity.objects.filter(account=application.filer_id).values_list("nik", flat=True))
-    return set(
-        ConflictDeclaration.objects.filter(nik__in=niks, withdrawn_at__isnull=True).values_list("officer_id", flat=True)
-    ) | {application.filer_id}
+    return (
+        set(
+            ConflictDeclaration.objects.filter(nik__in=niks, withdrawn_at__isnull=True).values_list(
+                "officer_id", flat=True
+            )
+        )
+        | people
+    )
 
 
-def barred(application: PassportApplication, duty: str) -> set[int]:
+def barred(application: Any, duty: str) -> set[int]:
     """Every officer who may not hold ``duty`` on this application: declared relatives, incompatible parts."""
     parts = took_part(application)
     return conflicted(application) | {o for o, held in parts.items() if any(apart(h, duty) for h in held)}
 
 
-def why_not(application: PassportApplication, officer_id: int, duty: str) -> str | None:
+def why_not(application: Any, officer_id: int, duty: str) -> str | None:
     """Why ``officer_id`` may not hold ``duty`` on this application (a reason code), or None."""
     if officer_id in conflicted(application):
         return "conflict_of_interest"
@@ -191,7 +217,7 @@ def _division_supervisors(office: Office) -> dict[int, int]:
     return {user_id: office.pk for user_id in rows}
 
 
-def candidates(application: PassportApplication, duty: str, at: dt.datetime | None = None) -> list[Candidate]:
+def candidates(application: Any, duty: str, at: dt.datetime | None = None) -> list[Candidate]:
     """Everyone who may be drawn for ``duty`` on this application now, with their current load of open cases."""
     at = at or timezone.now()
     office = application.office
@@ -263,16 +289,16 @@ def service_days() -> int:
     return int(settings.PASSPORT_SERVICE_DAYS)
 
 
-def open_assignment(application: PassportApplication, duty: str) -> Assignment | None:
-    return Assignment.objects.filter(application=application, duty=duty, ended_at__isnull=True).first()
+def open_assignment(application: Any, duty: str) -> Assignment | None:
+    return Assignment.objects.filter(**case_of(application), duty=duty, ended_at__isnull=True).first()
 
 
-def holder(application: PassportApplication, actor: Any, duty: str) -> Assignment | None:
+def holder(application: Any, actor: Any, duty: str) -> Assignment | None:
     """The actor's open assignment for ``duty`` on this application, if they hold it and may still hold it."""
     if not getattr(actor, "is_authenticated", False):
         return None
     assignment = (
-        Assignment.objects.filter(application=application, duty=duty, officer=actor, ended_at__isnull=True)
+        Assignment.objects.filter(**case_of(application), duty=duty, officer=actor, ended_at__isnull=True)
         .select_related("office__division")
         .first()
     )

@@ -6,4 +6,6 @@ from . import flow
 
 
 def assign_waiting() -> int:
-    return flow.assign_waiting()
+    from gerbang.visas.flow import assign_waiting as assign_waiting_visas
+
+    return flow.assign_waiting() + assign_waiting_visas()

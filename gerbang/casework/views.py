@@ -69,11 +69,18 @@ FORM_FOR_ACTION = {
 def worklist(request: HttpRequest) -> HttpResponse:
     actor: User = request.user  # type: ignore[assignment]
     held = (
-        Assignment.objects.filter(officer=actor, ended_at__isnull=True)
+        Assignment.objects.filter(officer=actor, ended_at__isnull=True, application__isnull=False)
         .select_related("application", "application__office", "office")
         .order_by("assigned_at")
     )
-    return render(request, "casework/worklist.html", {"assignments": held})
+    visa_held = (
+        Assignment.objects.filter(
+            officer=actor, ended_at__isnull=True, application__isnull=True, visa_application__isnull=False
+        )
+        .select_related("visa_application", "visa_application__office", "visa_application__kind", "office")
+        .order_by("assigned_at")
+    )
+    return render(request, "casework/worklist.html", {"assignments": held, "visa_assignments": visa_held})
 
 
 def _photo(upload: Any) -> Photo:

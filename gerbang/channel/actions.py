@@ -20,7 +20,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from gerbang.applications import references
-from gerbang.applications.models import PassportApplication
 from gerbang.audit.actions import record
 
 from . import notifications, screening
@@ -45,7 +44,24 @@ def allowed_hosts() -> set[str]:
     return {h for h in hosts | set(settings.GERBANG_CHANNEL_ALLOWED_HOSTS) if h}
 
 
-def screen(body: str, application: PassportApplication | None = None) -> list[screening.Finding]:
+def case_of(application: Any) -> dict[str, Any]:
+    """The Message filter (and create keywords) naming a passport or a visa application (gerbang.visas)."""
+    from gerbang.casework.rules import case_of as casework_case_of
+
+    return casework_case_of(application)
+
+
+def _case_ref(application: Any) -> dict[str, Any]:
+    """The case in audit details: ``{"application": pk}`` or ``{"visa_application": pk}``."""
+    return {name: case.pk for name, case in case_of(application).items()}
+
+
+def conversation(application: Any) -> Any:
+    """Every message about the case, oldest first."""
+    return Message.objects.filter(**case_of(application)).order_by("sent_at", "pk")
+
+
+def screen(body: str, application: Any = None) -> list[screening.Finding]:
     """Findings in ``body``; only this application's own reference and billing codes pass as numbers."""
     own: set[str] = set()
     if application is not None:
@@ -57,19 +73,20 @@ def screen(body: str, application: PassportApplication | None = None) -> list[sc
     return screening.screen(body, allowed_hosts=allowed_hosts(), allowed_identifier=allowed)
 
 
-def officer_may_write(application: PassportApplication, actor: Any) -> bool:
+def officer_may_write(application: Any, actor: Any) -> bool:
     """Officers holding a step of the case (or having held one) and the office's supervisors write to the applicant."""
     from gerbang.access.permissions import Perm, may
     from gerbang.casework.models import Assignment
 
     if not getattr(actor, "is_authenticated", False):
         return False
-    if Assignment.objects.filter(application=application, officer=actor).exclude(ended_because="reassigned").exists():
+    held = Assignment.objects.filter(**case_of(application), officer=actor).exclude(ended_because="reassigned")
+    if held.exists():
         return True
     return may(actor, Perm.REASSIGN_CASES, application.office)
 
 
-def send_from_office(application: PassportApplication, *, actor: Any, body: str) -> Message:
+def send_from_office(application: Any, *, actor: Any, body: str) -> Message:
     """An officer writes to the applicant. Screened first; a blocked attempt is kept and audited."""
     from django.http import Http404
 
@@ -81,7 +98,7 @@ def send_from_office(application: PassportApplication, *, actor: Any, body: str)
         categories = sorted({f.category for f in findings})
         with transaction.atomic():
             blocked = BlockedMessage.objects.create(
-                application=application,
+                **case_of(application),
                 author=actor,
                 body=body,
                 categories=categories,
@@ -92,19 +109,19 @@ def send_from_office(application: PassportApplication, *, actor: Any, body: str)
                 actor=actor,
                 obj=blocked,
                 office=application.office,
-                details={"application": application.pk, "categories": categories},
+                details={**_case_ref(application), "categories": categories},
             )
         raise ValidationError({"body": screening.explain(findings)})
     with transaction.atomic():
         message = Message.objects.create(
-            application=application, sender=Message.Sender.OFFICE, author=actor, body=body, sent_at=timezone.now()
+            **case_of(application), sender=Message.Sender.OFFICE, author=actor, body=body, sent_at=timezone.now()
         )
         record(
             "channel.message_sent",
             actor=actor,
             obj=message,
             office=application.office,
-            details={"application": application.pk, "sender": "office", "length": len(body)},
+            details={**_case_ref(application), "sender": "office", "length": len(body)},
         )
         filer = application.filer
         with translation.override(filer.preferred_language or settings.LANGUAGE_CODE):
@@ -115,11 +132,12 @@ def send_from_office(application: PassportApplication, *, actor: Any, body: str)
                 "The office wrote to you about your application %(reference)s. Read it and reply in your Gerbang "
                 "account; the office never contacts you by phone or chat."
             ) % {"reference": application.reference}
-        notifications.notify(filer, subject=subject, body=text, application=application)
+        passport = application if "application" in case_of(application) else None
+        notifications.notify(filer, subject=subject, body=text, application=passport)
     return message
 
 
-def send_from_applicant(application: PassportApplication, *, actor: Any, body: str) -> Message:
+def send_from_applicant(application: Any, *, actor: Any, body: str) -> Message:
     """The applicant writes to the office about their own application."""
     from django.http import Http404
 
@@ -130,13 +148,13 @@ def send_from_applicant(application: PassportApplication, *, actor: Any, body: s
     body = _clean(body)
     with transaction.atomic():
         message = Message.objects.create(
-            application=application, sender=Message.Sender.APPLICANT, author=actor, body=body, sent_at=timezone.now()
+            **case_of(application), sender=Message.Sender.APPLICANT, author=actor, body=body, sent_at=timezone.now()
         )
         record(
             "channel.message_sent",
             actor=actor,
             obj=message,
             office=application.office,
-            details={"application": application.pk, "sender": "applicant", "length": len(body)},
+            details={**_case_ref(application), "sender": "applicant", "length": len(body)},
         )
     return message

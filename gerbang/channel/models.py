@@ -14,13 +14,24 @@ from django.utils.translation import gettext_lazy as _
 
 from gerbang.applications.models import PassportApplication
 
+# Exactly one of the two cases.
+ONE_CASE = (Q(application__isnull=True) & Q(visa_application__isnull=False)) | (
+    Q(application__isnull=False) & Q(visa_application__isnull=True)
+)
+
 
 class Message(models.Model):
     class Sender(models.TextChoices):
         APPLICANT = "applicant", _("Applicant")
         OFFICE = "office", _("Immigration office")
 
-    application = models.ForeignKey(PassportApplication, on_delete=models.PROTECT, related_name="messages")
+    # The case: a passport application, or a foreigner's visa or stay-permit application (gerbang.visas).
+    application = models.ForeignKey(
+        PassportApplication, on_delete=models.PROTECT, related_name="messages", null=True, blank=True
+    )
+    visa_application = models.ForeignKey(
+        "visas.VisaApplication", on_delete=models.PROTECT, related_name="messages", null=True, blank=True
+    )
     sender = models.CharField(_("from"), max_length=10, choices=Sender.choices)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(_("message"), max_length=2000)
@@ -30,16 +41,24 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["sent_at", "pk"]
-        constraints = [models.CheckConstraint(condition=~Q(body=""), name="message_not_empty")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="message_not_empty"),
+            models.CheckConstraint(condition=ONE_CASE, name="message_one_case"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.application_id} {self.sender} {self.sent_at:%Y-%m-%d %H:%M}"
+        return f"{self.application_id or self.visa_application_id} {self.sender} {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class BlockedMessage(models.Model):
     """An officer's message that screening stopped: kept as evidence and shown to supervisors as a signal."""
 
-    application = models.ForeignKey(PassportApplication, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        PassportApplication, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    visa_application = models.ForeignKey(
+        "visas.VisaApplication", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField(_("message"), max_length=2000)
     categories = models.JSONField(_("what was found"))
@@ -49,9 +68,10 @@ class BlockedMessage(models.Model):
         verbose_name = _("blocked message")
         verbose_name_plural = _("blocked messages")
         ordering = ["-attempted_at"]
+        constraints = [models.CheckConstraint(condition=ONE_CASE, name="blockedmessage_one_case")]
 
     def __str__(self) -> str:
-        return f"{self.application_id} {self.attempted_at:%Y-%m-%d %H:%M}"
+        return f"{self.application_id or self.visa_application_id} {self.attempted_at:%Y-%m-%d %H:%M}"
 
 
 class Notification(models.Model):

@@ -1,6 +1,7 @@
 """The applicant's side of the official channel: the conversation about one application, and the check code page.
 
-The applicant sees every message about their application, oldest first, from
+The applicant (for a visa or stay permit: the account that filed it, often the
+sponsor) sees every message about their application, oldest first, from
 "You" or "Immigration office": never the officer's name. "Is this message
 really from the office?" answers from the notifications sent to the signed-in
 account only, so a code shown in someone else's message, or made up, is
@@ -17,6 +18,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -26,6 +28,7 @@ from gerbang.accounts.models import User
 from gerbang.accounts.views import apply_form_errors
 from gerbang.applications import references
 from gerbang.applications.selectors import application_for_filer
+from gerbang.visas import views as visa_views
 
 from . import actions, notifications
 from .models import Message, Notification
@@ -68,15 +71,14 @@ class CheckCodeForm(forms.Form):
 
 
 def conversation(application: Any) -> list[Message]:
-    """Every message about the application, oldest first."""
-    return list(Message.objects.filter(application=application).order_by("sent_at", "pk"))
+    """Every message about the application (a passport or a visa one), oldest first."""
+    return list(actions.conversation(application))
 
 
-@applicant_required
-@require_http_methods(["GET", "POST"])
-def messages_page(request: HttpRequest, public_id: str) -> HttpResponse:
+def _messages_page(request: HttpRequest, application: Any, *, visa: bool) -> HttpResponse:
+    """The conversation and the form to write, for a passport or a visa application the caller filed."""
     user: User = request.user  # type: ignore[assignment]
-    application = application_for_filer(user, public_id)
+    here = "visas:messages" if visa else "applications:messages"
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -85,17 +87,36 @@ def messages_page(request: HttpRequest, public_id: str) -> HttpResponse:
             apply_form_errors(form, exc)
         else:
             messages.success(request, _("Your message was sent to the office."))
-            return redirect("applications:messages", public_id=application.public_id)
+            return redirect(here, public_id=application.public_id)
+    back = "visas:application" if visa else "applications:detail"
     return render(
         request,
         "channel/messages.html",
         {
             "application": application,
+            "visa": visa,
+            "name": application.foreigner.full_name if visa else application.applicant_name,
+            "back_url": reverse(back, kwargs={"public_id": application.public_id}),
             "reference": references.display(application.reference),
             "conversation": conversation(application),
             "form": form,
         },
     )
+
+
+@applicant_required
+@require_http_methods(["GET", "POST"])
+def messages_page(request: HttpRequest, public_id: str) -> HttpResponse:
+    application = application_for_filer(request.user, public_id)
+    return _messages_page(request, application, visa=False)
+
+
+@applicant_required
+@require_http_methods(["GET", "POST"])
+def visa_messages_page(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The same page for a visa or stay-permit application: only the account that filed it (often the sponsor)."""
+    application = visa_views.application_for_filer(request.user, public_id)
+    return _messages_page(request, application, visa=True)
 
 
 def check_answer(notification: Notification | None) -> dict[str, Any]:

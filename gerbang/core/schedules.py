@@ -1,7 +1,7 @@
 """The periodic tasks. Installed by migration core.0002; a new migration re-applies them when this list changes
 (core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills, core.0005 reconciliation,
 core.0006 the lottery draws, core.0007 no-shows, core.0008 the rate-limit clean-up, core.0009 casework
-assignment, notifications and counter sessions of ended shifts)."""
+assignment, notifications and counter sessions of ended shifts, core.0010 stay-permit expiry reminders)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("send-notifications", "gerbang.channel.tasks.send_pending", "I", 1),
     # Counter sessions whose shift is over are closed.
     ("close-ended-sessions", "gerbang.duty.tasks.close_ended_sessions", "I", 5),
+    # Hourly: stay permits ending soon remind their sponsor or holder once (installed by core.0010).
+    ("remind-permit-expiry", "gerbang.visas.tasks.send_expiry_reminders", "H", None),
 ]
 
 

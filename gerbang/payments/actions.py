@@ -81,10 +81,18 @@ def issue_bill_unless_open(
     return _insert_bill(application=application, payer_name=payer_name, items=items, service=service, actor=actor)
 
 
+def _owner(application: Any) -> tuple[bool, dict[str, Any]]:
+    """A passport application, a visa or stay-permit application (gerbang.visas), or nothing (an overstay fine):
+    whether it is a visa application, and the Bill filter naming it."""
+    is_visa = application is not None and application._meta.label_lower == "visas.visaapplication"
+    return is_visa, ({"visa_application": application} if is_visa else {"application": application})
+
+
 # Fixed names only; every value is a parameter.
 _INSERT_BILL = (
-    "INSERT INTO payments_bill (billing_code, application_id, payer_name, amount, items, issued_at, expires_at, "
-    "status, paid_at, ntpn) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, '') ON CONFLICT DO NOTHING RETURNING id"
+    "INSERT INTO payments_bill (billing_code, application_id, visa_application_id, payer_name, amount, items, "
+    "issued_at, expires_at, status, paid_at, ntpn) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, '') "
+    "ON CONFLICT DO NOTHING RETURNING id"
 )
 
 
@@ -102,12 +110,14 @@ def _insert_bill(
     expires_at = now + bill_validity(service)
     items_field = Bill._meta.get_field("items")
     ops = connection.ops
+    is_visa, owner = _owner(application)
     application_id = getattr(application, "pk", None)
     for _attempt in range(10):
         code = billing_codes.new_billing_code()
         params = [
             code,
-            application_id,
+            None if is_visa else application_id,
+            application_id if is_visa else None,
             payer_name,
             amount,
             items_field.get_db_prep_save(items, connection),
@@ -120,14 +130,14 @@ def _insert_bill(
             row = cursor.fetchone()
         if row is not None:
             break
-        if application_id is not None and Bill.objects.filter(application=application_id, status="issued").exists():
+        if application_id is not None and Bill.objects.filter(**owner, status="issued").exists():
             return None
     else:  # pragma: no cover - 9 * 10^13 codes
         raise RuntimeError("could not draw an unused billing code")
     bill = Bill(
         pk=row[0],
         billing_code=code,
-        application=application,
+        **owner,
         payer_name=payer_name,
         amount=amount,
         items=items,
@@ -149,7 +159,7 @@ def _insert_bill(
 def cancel_open_bills(application: Any, *, actor: Any, reason: str) -> int:
     """Inside the caller's transaction: the application's unpaid bill can no longer be paid."""
     cancelled = 0
-    for bill in Bill.objects.select_for_update().filter(application=application, status=Bill.Status.ISSUED):
+    for bill in Bill.objects.select_for_update().filter(**_owner(application)[1], status=Bill.Status.ISSUED):
         bill.status = Bill.Status.CANCELLED
         bill.save(update_fields=["status"])
         record("payments.bill_cancelled", actor=actor, obj=bill, details={"reason": reason})
@@ -188,13 +198,17 @@ def credit(bill: Bill, payment: Payment) -> None:
         "payments.bill_paid",
         actor=None,
         obj=bill,
-        office=getattr(bill.application, "office", None),
+        office=getattr(bill.application or bill.visa_application, "office", None),
         details={"payment": payment.pk, "bank": payment.bank.code, "ntpn": payment.ntpn, "amount": payment.amount},
     )
     if bill.application is not None:
         from gerbang.applications.actions import mark_paid
 
         mark_paid(bill.application, bill=bill)
+    else:
+        from gerbang.visas.actions import bill_paid
+
+        bill_paid(bill)
 
 
 def _exception_reason(bill: Bill | None, n: Notification) -> str | None:

@@ -47,6 +47,10 @@ class Bill(models.Model):
     application = models.ForeignKey(
         "applications.PassportApplication", on_delete=models.PROTECT, related_name="bills", null=True, blank=True
     )
+    # A foreigner's visa or stay-permit application (gerbang.visas); an overstay fine has neither.
+    visa_application = models.ForeignKey(
+        "visas.VisaApplication", on_delete=models.PROTECT, related_name="bills", null=True, blank=True
+    )
     payer_name = models.CharField(_("name on the bill"), max_length=200)
     amount = models.PositiveBigIntegerField(_("amount (rupiah)"))
     items = models.JSONField(_("items"))
@@ -70,6 +74,12 @@ class Bill(models.Model):
             # One bill waiting at a time per application.
             models.UniqueConstraint(
                 fields=["application"], condition=Q(status="issued"), name="bill_one_open_per_application"
+            ),
+            models.UniqueConstraint(
+                fields=["visa_application"], condition=Q(status="issued"), name="bill_one_open_per_visa_application"
+            ),
+            models.CheckConstraint(
+                condition=Q(application__isnull=True) | Q(visa_application__isnull=True), name="bill_one_purpose"
             ),
         ]
 

@@ -30,9 +30,10 @@ from gerbang.applications.tests.test_browser import REFERENCE, _register_and_sig
 from gerbang.appointments import actions as appointments
 from gerbang.appointments.models import Release
 from gerbang.browser import watch_errors
-from gerbang.casework import mrz, rules
+from gerbang.casework import rules
 from gerbang.casework.models import Duty
 from gerbang.conftest import RegistryService
+from gerbang.core import mrz
 from gerbang.duty.tests.support import office_head
 from gerbang.identity.tests.support import BUDI, SITI
 from gerbang.organisation.models import Office

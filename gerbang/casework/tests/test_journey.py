@@ -13,10 +13,11 @@ from gerbang.applications.models import Status
 from gerbang.applications.tests.samples import jpeg_bytes
 from gerbang.applications.workflow import allowed_actions
 from gerbang.audit.models import AuditEvent
-from gerbang.casework import actions, mrz, rules
+from gerbang.casework import actions, rules
 from gerbang.casework.models import Assignment, Booklet, Duty, Passport
 from gerbang.channel.models import Notification
 from gerbang.conftest import last_audit_id
+from gerbang.core import mrz
 from gerbang.duty.tests.support import verified
 from gerbang.visits.actions import Photo
 

@@ -37,6 +37,11 @@ class Command(BaseCommand):
         w("")
         w(f"All demo passwords: {DEMO_PASSWORD}")
         w(f"  applicant                 {DEMO_APPLICANT_EMAIL}   (no NIK yet: verifies one on first use)")
+        from gerbang.visas import demo as visa_demo
+
+        w(f"  sponsor (company)         {visa_demo.SPONSOR_EMAIL}   ({visa_demo.SPONSOR_COMPANY}: visas, stay permits)")
+        for person in visa_demo.FOREIGNERS[1:]:
+            w(f"  foreign national          {visa_demo.email(person):<40} {person.note}")
         for demo in DEMO_STAFF:
             w(f"  {demo.role.value:<25} {demo_email(demo.slug):<40} token {demo_serial(demo.slug)}")
         w("")

@@ -10,6 +10,8 @@ from gerbang.accounts.demo import seed_demo_holiday, seed_demo_people
 from gerbang.organisation.actions import load_offices
 from gerbang.payments.actions import ensure_bank
 from gerbang.tariffs.actions import load_tariffs
+from gerbang.visas.catalogue import load_catalogue
+from gerbang.visas.demo import seed_demo_foreigners
 
 
 class Command(BaseCommand):
@@ -21,7 +23,9 @@ class Command(BaseCommand):
         data = Path(settings.BASE_DIR) / "data"
         offices = load_offices(data / "immigration_offices.csv")
         tariffs = load_tariffs(data / "tariffs.csv")
+        kinds = load_catalogue(data / "visa_kinds.csv")
         people = seed_demo_people()
+        foreigners = seed_demo_foreigners()
         holiday = seed_demo_holiday()
         ensure_bank(
             "bank-sandbox",
@@ -32,6 +36,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"seed_demo: offices {offices.created} created / {offices.unchanged} unchanged; "
-            f"{tariffs} tariff versions added; {len(people)} demo accounts created"
+            f"{tariffs} tariff versions added; {kinds} visa and permit kinds added; "
+            f"{len(people) + len(foreigners)} demo accounts created"
             + (f"; example office holiday on {holiday.day.isoformat()}" if holiday else "")
         )
