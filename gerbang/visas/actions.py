@@ -180,7 +180,16 @@ def register_foreigner(
                 mrz=lines,
                 created_by=actor,
             )
-            record("visas.foreigner_registered", actor=actor, obj=foreigner, details={"own": own})
+            # Border control may have reported this passport before anyone recorded it in Gerbang.
+            earlier = BorderMovement.objects.filter(
+                foreigner__isnull=True, nationality=nationality, passport_number=data.number
+            ).update(foreigner=foreigner)
+            record(
+                "visas.foreigner_registered",
+                actor=actor,
+                obj=foreigner,
+                details={"own": own, "earlier_movements": earlier},
+            )
         elif own:
             if foreigner.account_id not in (None, actor.pk):
                 raise ValidationError({"mrz": _("This passport is already linked to another account.")})

@@ -18,7 +18,8 @@ The test also fails when too few requests reached those real applications.
 ``DELETE /auth/token`` revokes the token it is called with, so it gets a token
 of its own; every other operation keeps a valid one for the whole run.
 
-The operations: the applicant's (tags ``accounts``, ``applications`` and ``appointments``) and
+The operations: the applicant's (tags ``accounts``, ``applications``, ``appointments``, ``channel``
+and ``visas``) and
 the public lists a mobile client reads (``/tariffs``, ``/offices``). Staff
 endpoints take a staff session with a second factor, which a bearer token never
 passes, so fuzzing them would only test the 401; the audit log and the health
@@ -61,7 +62,7 @@ MAX_EXAMPLES = 100
 SEED = 20260101
 TIMEOUT_SECONDS = 240
 # Operations under test: the applicant's and the public lists a mobile client reads; no staff endpoint.
-INCLUDE_TAGS = "^(accounts|applications|appointments|tariffs|organisation|channel)$"
+INCLUDE_TAGS = "^(accounts|applications|appointments|tariffs|organisation|channel|visas)$"
 # Operations on an application's appointment whose other resource (a release, a slot, a booking) the fuzz
 # fixture does not have: a real application answers them 404 or 422, so they are fuzzed for server errors
 # only; gerbang/appointments/tests/test_api.py runs them against real releases, slots and bookings.

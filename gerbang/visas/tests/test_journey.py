@@ -324,3 +324,35 @@ def test_company_sponsor_numbers_are_checked():
             actor=user, kind="company", name="PT X", address="Jakarta", nib="123", npwp="013000667091000"
         )
     assert set(refused.value.message_dict) == {"nib", "npwp"}
+
+
+def test_movements_reported_before_the_passport_was_recorded_are_linked_to_it(stage):
+    from gerbang.conftest import build_user
+
+    from .support import passport_lines
+
+    line1, line2, number = passport_lines(surname="OKAFOR", given_names="CHIDI", nationality="NGA", sex="M")
+    early, created = actions.record_movement(
+        event_id="bc-early-1",
+        direction="entry",
+        nationality="NGA",
+        passport_number=number,
+        at=timezone.now() - dt.timedelta(days=2),
+        port="DPS",
+    )
+    assert created and early.foreigner is None
+    user = build_user()
+    person = actions.register_foreigner(
+        actor=user,
+        line1=line1,
+        line2=line2,
+        surname="Okafor",
+        given_names="Chidi",
+        birth_date=dt.date(1988, 4, 12),
+        passport_number=number,
+        own=True,
+    )
+    early.refresh_from_db()
+    assert early.foreigner == person
+    event = AuditEvent.objects.get(action="visas.foreigner_registered", object_id=str(person.pk))
+    assert event.details["earlier_movements"] == 1
