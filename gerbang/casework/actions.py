@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -400,6 +401,34 @@ def _decision(
     return decision
 
 
+def check_decision(
+    outcome: str,
+    note: str,
+    reason: str,
+    documents: list[str] | None,
+    *,
+    reasons: Collection[str],
+    document_kinds: Collection[str],
+) -> list[str]:
+    """An adjudicator's decision as entered, checked (passports and visas alike): the documents asked for, sorted,
+    or a ValidationError naming each wrong field. ``reasons`` and ``document_kinds`` are the case kind's lists."""
+    errors: dict[str, str] = {}
+    if outcome not in DECISION_ACTIONS:
+        errors["outcome"] = _("Choose the decision.")
+    if not note.strip():
+        errors["note"] = _("Write the reasons for the decision.")
+    if outcome == Decision.Outcome.REFUSE and reason not in reasons:
+        errors["reason"] = _("A refusal needs its legal reason.")
+    if outcome != Decision.Outcome.REFUSE and reason:
+        errors["reason"] = _("Only a refusal has a legal reason.")
+    kinds = sorted(set(documents or []))
+    if outcome == Decision.Outcome.MORE_DOCUMENTS and (not kinds or any(k not in document_kinds for k in kinds)):
+        errors["documents"] = _("Choose the documents you need.")
+    if errors:
+        raise ValidationError(errors)
+    return kinds
+
+
 def decide(
     application: PassportApplication,
     *,
@@ -410,20 +439,9 @@ def decide(
     documents: list[str] | None = None,
 ) -> Decision:
     """The adjudicator (drawn from another office of the division) approves, proposes a refusal or asks for more."""
-    errors: dict[str, str] = {}
-    if outcome not in DECISION_ACTIONS:
-        errors["outcome"] = _("Choose the decision.")
-    if not note.strip():
-        errors["note"] = _("Write the reasons for the decision.")
-    if outcome == Decision.Outcome.REFUSE and reason not in RefusalReason.values:
-        errors["reason"] = _("A refusal needs its legal reason.")
-    if outcome != Decision.Outcome.REFUSE and reason:
-        errors["reason"] = _("Only a refusal has a legal reason.")
-    kinds = sorted(set(documents or []))
-    if outcome == Decision.Outcome.MORE_DOCUMENTS and (not kinds or any(k not in DocumentKind.values for k in kinds)):
-        errors["documents"] = _("Choose the documents you need.")
-    if errors:
-        raise ValidationError(errors)
+    kinds = check_decision(
+        outcome, note, reason, documents, reasons=RefusalReason.values, document_kinds=DocumentKind.values
+    )
     with transaction.atomic():
         application = _locked(application)
         if outcome == Decision.Outcome.MORE_DOCUMENTS:

@@ -554,12 +554,6 @@ def bill_paid(bill: Any) -> None:
 
 # --- Casework steps -------------------------------------------------------------------------------------------
 
-DECISION_ACTIONS: dict[str, str] = {
-    VisaDecision.Outcome.APPROVE: "approve",
-    VisaDecision.Outcome.REFUSE: "propose_refusal",
-    VisaDecision.Outcome.MORE_DOCUMENTS: "ask_more",
-}
-
 
 def verify(
     application: VisaApplication, *, actor: Any, accept: bool, note: str = "", documents: list[str] | None = None
@@ -613,21 +607,14 @@ def decide(
     reason: str = "",
     documents: list[str] | None = None,
 ) -> VisaDecision:
-    """The adjudicator (drawn from another office of the division) approves, proposes a refusal or asks for more."""
-    errors: dict[str, str] = {}
-    if outcome not in DECISION_ACTIONS:
-        errors["outcome"] = _("Choose the decision.")
-    if not note.strip():
-        errors["note"] = _("Write the reasons for the decision.")
-    if outcome == VisaDecision.Outcome.REFUSE and reason not in RefusalReason.values:
-        errors["reason"] = _("A refusal needs its legal reason.")
-    if outcome != VisaDecision.Outcome.REFUSE and reason:
-        errors["reason"] = _("Only a refusal has a legal reason.")
-    kinds = sorted(set(documents or []))
-    if outcome == VisaDecision.Outcome.MORE_DOCUMENTS and (not kinds or set(kinds) - set(catalogue.DOCUMENTS)):
-        errors["documents"] = _("Choose the documents you need.")
-    if errors:
-        raise ValidationError(errors)
+    """The adjudicator (drawn from another office of the division) approves, proposes a refusal or asks for more.
+
+    The input is checked by the passport casework's own rule (``casework.actions.check_decision``)."""
+    from gerbang.casework.actions import DECISION_ACTIONS, check_decision
+
+    kinds = check_decision(
+        outcome, note, reason, documents, reasons=RefusalReason.values, document_kinds=catalogue.DOCUMENTS
+    )
     with transaction.atomic():
         application = _locked(application)
         if outcome == VisaDecision.Outcome.MORE_DOCUMENTS:
