@@ -17,6 +17,7 @@ from gerbang.core.api import router as core_router
 from gerbang.core.api_types import ObjectBodyParser
 from gerbang.core.errors import FieldError, ServiceUnavailable
 from gerbang.organisation.api import router as organisation_router
+from gerbang.supervision.api import router as feedback_router
 from gerbang.tariffs.api import router as tariffs_router
 from gerbang.visas.api import router as visas_router
 from gerbang.visits.api import router as visits_router
@@ -80,3 +81,4 @@ api.add_router("/", appointments_router)
 api.add_router("/", visits_router)
 api.add_router("/", channel_router)
 api.add_router("/visas", visas_router)
+api.add_router("/feedback/", feedback_router)

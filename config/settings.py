@@ -20,6 +20,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config import gunicorn_logging
+
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -81,10 +83,14 @@ INSTALLED_APPS = [
     "gerbang.casework",
     "gerbang.channel",
     "gerbang.visas",
+    "gerbang.supervision",
     "gerbang.public",
 ]
 
 MIDDLEWARE = [
+    # First: under ANONYMOUS_PATHS (the whistle-blowing form) the request loses its address, browser and
+    # cookies before anything else sees it, and the answer sets no cookie (gerbang/supervision/anonymous.py).
+    "gerbang.supervision.anonymous.AnonymousPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -429,8 +435,8 @@ RATE_LIMIT_WINDOW = int(os.environ.get("GERBANG_RATE_LIMIT_WINDOW", "60"))
 if RATE_LIMIT_WINDOW < 1:
     raise ImproperlyConfigured("GERBANG_RATE_LIMIT_WINDOW must be at least 1 (seconds).")
 # Never limited: paths ending in "/" are prefixes, the others exact paths. The bank's signed API has its own
-# nonces and retries; health and metrics are for monitoring. A single view (the anonymous whistleblowing
-# form, later) is exempted from the per-address limit with @gerbang.core.ratelimit.exempt("address").
+# nonces and retries; health and metrics are for monitoring. The anonymous whistle-blowing pages
+# (ANONYMOUS_PATHS) are exempted from the per-address limit with @gerbang.core.ratelimit.exempt("address").
 RATE_LIMIT_EXEMPT_PATHS = ["/api/bank/", "/api/v1/health", "/metrics", STATIC_URL]
 # IPv6 clients are counted per /64 (one household or phone usually holds a whole /64).
 RATE_LIMIT_IPV6_PREFIX = 64
@@ -439,3 +445,63 @@ RATE_LIMIT_IPV6_PREFIX = 64
 TRUSTED_PROXY_COUNT = int(os.environ.get("GERBANG_TRUSTED_PROXY_COUNT", "0"))
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("GERBANG_TRUSTED_PROXY_COUNT must be 0 or more.")
+
+
+# --- Supervision (gerbang/supervision; docs/supervision.md) ----------------------------------------------
+# Thresholds of the integrity signals; a directorate may tune them here without a release of the code.
+INTEGRITY_THRESHOLDS: dict[str, float] = {
+    # Calibrated by bench/integrity_sim.py on seed 1 (a month of 200,000 cases at 40 offices with planted abuse
+    # at three intensities) for at most 2 false flags per 1,000 clean officers per signal, and reported on
+    # seed 2 (the issue 9 closing note has the figures). Where the target cannot be met the comment says so.
+    # A case in one step longer than slow_factor x the office's median for that step and slow_min_days:
+    # a review list (budget 200 per 1,000 officers: no threshold meets 2, normal long tails are that long).
+    "slow_factor": 8.0,
+    "slow_min_days": 2.0,
+    # Officers with at least rate_min_decisions decisions whose refusal / ask-for-more rate lies rate_z
+    # standard errors above the peers of the same duty (binomial z-score).
+    "rate_min_decisions": 10.0,
+    "rate_z": 7.0,
+    # Refusals of one officer reversed on appeal within the window, and their share of the officer's refusals.
+    "reversed_min": 3.0,
+    "reversed_share": 0.6,
+    # Views of personal data by staff not assigned / outside their shifts, per officer in the window.
+    "view_not_assigned_min": 10.0,
+    "view_off_roster_min": 15.0,
+    # Counter acts without an active locker deposit; refused attempts to open a counter session.
+    "no_deposit_min": 2.0,
+    "refused_sessions_min": 6.0,
+    # Blocked attempts to send contact details, per officer.
+    "blocked_min": 4.0,
+    # One payer, terminal, device or address acting for at least this many unrelated applicants (not on one
+    # family card, not on one sponsor's list), per channel. A browser or an address is shared by internet
+    # cafés and carrier-grade NAT: those two channels cannot meet the target and only back up the others.
+    "broker_min_applicants": 4.0,
+    "broker_min_payer": 4.0,
+    "broker_min_terminal": 3.0,
+    "broker_min_device": 30.0,
+    "broker_min_client": 80.0,
+    # Applicant-officer pairs: met in at least pair_min_cases cases with a binomial tail below pair_p.
+    "pair_min_cases": 3.0,
+    "pair_p": 0.01,
+    # An office's express share this week against its previous weeks: at least express_min_cases cases and
+    # express_z standard errors above.
+    "express_min_cases": 10.0,
+    "express_z": 3.5,
+    # Applicants saying they were asked for money at one counter in the window: at least money_asked_min,
+    # and a binomial tail below money_p at the other counters' rate of "yes".
+    "money_asked_min": 1.0,
+    "money_p": 0.01,
+    # Audit: oldest unsealed event, a signed head not cosigned after this many seconds.
+    "seal_lag_s": 180.0,
+    "witness_lag_s": 900.0,
+}
+INTEGRITY_WINDOW_DAYS = int(os.environ.get("GERBANG_INTEGRITY_WINDOW_DAYS", "30"))
+# National complaint deadlines (days): answer, close, settle a dispute; overdue reports are escalated a level.
+REPORT_DEADLINE_DAYS = {"answer": 3, "close": 5, "dispute": 14}
+# Anonymous reports accepted per minute from everybody together (the form keeps no address to count by).
+REPORTS_PER_MINUTE = int(os.environ.get("GERBANG_REPORTS_PER_MINUTE", "30"))
+# Visit feedback is asked this long after the visit ends, at the latest (the schedule runs every 5 minutes).
+VISIT_FEEDBACK_WITHIN_MINUTES = 60
+# Paths that keep no trace of who asked: no access log line, no per-address rate limit, no cookie. One list,
+# shared with gunicorn's access logger (which runs before Django is set up).
+ANONYMOUS_PATHS = list(gunicorn_logging.ANONYMOUS_PATHS)

@@ -18,6 +18,7 @@ from gerbang.payments import bank_api
 from gerbang.payments import staff_views as payment_staff_views
 from gerbang.payments import views as payment_views
 from gerbang.public import views as public_views
+from gerbang.supervision import urls as supervision_urls
 from gerbang.tariffs import views as tariff_views
 from gerbang.visas import border_api
 from gerbang.visas import urls as visa_urls
@@ -36,6 +37,7 @@ public_patterns = (
         path("antrean/<slug:code>/", visit_views.display, name="queue_display"),
         path("antrean/<slug:code>.json", visit_views.display_json, name="queue_display_json"),
         *visa_urls.public_urlpatterns,
+        *supervision_urls.public_urlpatterns,
     ],
     "public",
 )
@@ -96,6 +98,7 @@ staff_patterns = (
         path("loket/<int:pk>/antrean/aksi/", visit_staff_views.counter_act, name="counter_act"),
         *duty_urls.staff_urlpatterns,
         *visa_urls.staff_urlpatterns,
+        *supervision_urls.staff_urlpatterns,
         path("kasus/", casework_views.worklist, name="worklist"),
         path("kasus/<str:reference>/", casework_views.case, name="case"),
         path("kasus/<str:reference>/alihkan/", casework_views.reassign, name="case_reassign"),

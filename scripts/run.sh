@@ -72,6 +72,12 @@ for url in sys.argv[1:]:
         echo "=== $(date '+%Y-%m-%d %H:%M:%S') manage.py demo_visas ==="
         PYTHONUNBUFFERED=1 .venv/bin/python manage.py demo_visas --base-url "$base" ||
             echo "demo_visas failed; again: .venv/bin/python manage.py demo_visas"
+        # Planted abuse among that clean work for the supervisors to find: a broker's card and laptop, a verifier
+        # writing his WhatsApp number and opening files off duty, a front-desk officer with cash in his drawer, an
+        # anonymous report; then the integrity signals and the demo log-in who sees each one.
+        echo "=== $(date '+%Y-%m-%d %H:%M:%S') manage.py demo_supervision ==="
+        PYTHONUNBUFFERED=1 .venv/bin/python manage.py demo_supervision --base-url "$base" ||
+            echo "demo_supervision failed; again: .venv/bin/python manage.py demo_supervision --base-url $base"
     fi
 }
 
@@ -93,8 +99,13 @@ Gerbang is starting (Ctrl-C stops every process: web, worker, sealer, witness, r
                 counter sessions, and the checked-in person's case to the passport's handover, decided
                 at Jakarta Timur (manage.py demo_casework); then the foreigners: a sponsored work visa,
                 the entry from border control, ITAS and its extension, an e-VoA without an officer
-                and an overstay fined from border events (manage.py demo_visas); again with
+                and an overstay fined from border events (manage.py demo_visas); last, planted abuse
+                for the supervisors to find and the integrity signals (manage.py demo_supervision); again with
                 .venv/bin/python manage.py demo_visit_day --base-url $base; GERBANG_DEMO_VISIT_DAY=0 skips it)
+  Supervision   $base/staf/pengawasan/   (dashboards, as kakanim, kakanim-jaktim, kanwil or auditor)
+                signals $base/staf/pengawasan/sinyal/   reports $base/staf/pengawasan/laporan/
+  Report        $base/lapor/   (anonymous: keeps no address, browser or cookie)
+  Transparency  $base/transparansi/   (per office, with CSV and JSON)
 
 Demo log-ins:
 INFO

@@ -73,6 +73,11 @@ class Perm(StrEnum):
     MANAGE_DENY_LIST = "visas.manage_deny_list"
     # See foreigners' border movements, stays and overstays in the office's area.
     VIEW_STAYS = "visas.view_stays"
+    # The supervision dashboards and the integrity signals of the offices in the grant's subtree; working a
+    # signal (acknowledge, investigate, dismiss with a reason).
+    SUPERVISE = "supervision.supervise"
+    # Handle anonymous reports routed to the level above the office they are about (a division, the directorate).
+    HANDLE_REPORTS = "supervision.handle_reports"
 
 
 PERMISSIONS: dict[Perm, frozenset[Role]] = {
@@ -123,6 +128,8 @@ PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.VIEW_STAYS: frozenset(
         {Role.DOCUMENT_VERIFIER, Role.ADJUDICATOR, Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
     ),
+    Perm.SUPERVISE: frozenset({Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}),
+    Perm.HANDLE_REPORTS: frozenset({Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}),
     Perm.VIEW_RECONCILIATION: frozenset(
         {Role.FINANCE_OFFICER, Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORATE_AUDITOR}
     ),

@@ -68,6 +68,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_manage_deny_list": may_anywhere(user, Perm.MANAGE_DENY_LIST),
         "can_manage_catalogue": may_anywhere(user, Perm.MANAGE_CATALOGUE),
         "can_view_stays": may_anywhere(user, Perm.VIEW_STAYS),
+        # Supervision (gerbang.supervision): the dashboards and integrity signals; anonymous reports.
+        "supervise": may_anywhere(user, Perm.SUPERVISE),
+        "handles_reports": may_anywhere(user, Perm.HANDLE_REPORTS),
     }
     return render(request, "staff/dashboard.html", context)
 

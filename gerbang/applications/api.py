@@ -18,6 +18,7 @@ from gerbang.accounts.models import User
 from gerbang.core.api_types import IsoDate, errors
 from gerbang.core.errors import ServiceUnavailable
 from gerbang.organisation.models import Office
+from gerbang.supervision import traces
 
 from . import actions, references, rules, selectors
 from .models import DocumentKind, Kind, PassportApplication, Product, RenewalReason
@@ -349,9 +350,11 @@ def get_fee(request: HttpRequest, application_id: uuid.UUID) -> Any:
 )
 def submit_application(request: HttpRequest, application_id: uuid.UUID, payload: SubmitIn) -> Any:
     user, application = _mine(request, application_id)
-    return actions.submit(
+    version = actions.submit(
         application, actor=user, declaration=payload.declaration, parental_consent=payload.parental_consent
     )
+    traces.note(request, "submit", application=application)
+    return version
 
 
 @router.post(

@@ -25,6 +25,7 @@ from gerbang.appointments.views import appointment_context
 from gerbang.audit.actions import record_view
 from gerbang.casework.selectors import applicant_context
 from gerbang.identity.actions import current_identity
+from gerbang.supervision import traces
 from gerbang.visits.views import visit_context
 
 from . import actions, references, rules, selectors
@@ -202,6 +203,7 @@ def _review_step(request: HttpRequest, user: User, application: PassportApplicat
             apply_form_errors(form, exc)
         else:
             application.refresh_from_db()
+            traces.note(request, "submit", application=application)
             messages.success(
                 request,
                 _("Submitted. Your reference number is %(reference)s (version %(version)s).")

@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema
 from gerbang.accounts.api_auth import APPLICANT_AUTH
 from gerbang.applications.selectors import application_for_filer
 from gerbang.core.api_types import errors
+from gerbang.supervision import traces
 
 from . import actions
 from .models import Booking, Release, Slot
@@ -132,6 +133,7 @@ def enter_lottery(request: HttpRequest, application_id: uuid.UUID, release_id: i
     if release is None:
         raise Http404
     actions.request_slot(application=application, release=release, choices=payload.choices, actor=request.user)
+    traces.note(request, "lottery", application=application)
     return _appointment(application)
 
 
@@ -147,6 +149,7 @@ def book_slot(request: HttpRequest, application_id: uuid.UUID, slot_id: int, or_
     if slot is None:
         raise Http404
     actions.book_first_come(application=application, slot=slot, actor=request.user, or_next=or_next)
+    traces.note(request, "booking", application=application)
     return _appointment(application)
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from gerbang.accounts.decorators import applicant_required
 from gerbang.applications.selectors import application_for_filer
 from gerbang.audit.witness_client import WitnessUnavailable
+from gerbang.supervision import traces
 
 from . import actions
 from .models import Booking, Draw, LotteryRequest, Release, Slot
@@ -135,6 +136,7 @@ def request_lottery(request: HttpRequest, public_id: str, release_id: int) -> Ht
         for text in exc.messages:
             messages.error(request, text)
     else:
+        traces.note(request, "lottery", application=application)
         messages.success(
             request, _("Your request is in the draw. You will see the result here when the request period has closed.")
         )
@@ -164,6 +166,7 @@ def book(request: HttpRequest, public_id: str, slot_id: int) -> HttpResponse:
         for text in exc.messages:
             messages.error(request, text)
     else:
+        traces.note(request, "booking", application=application)
         if booking.slot_id == slot.pk:
             messages.success(request, _("Your appointment is booked."))
         else:

@@ -1,7 +1,8 @@
 """The periodic tasks. Installed by migration core.0002; a new migration re-applies them when this list changes
 (core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills, core.0005 reconciliation,
 core.0006 the lottery draws, core.0007 no-shows, core.0008 the rate-limit clean-up, core.0009 casework
-assignment, notifications and counter sessions of ended shifts, core.0010 stay-permit expiry reminders)."""
+assignment, notifications and counter sessions of ended shifts, core.0010 stay-permit expiry reminders,
+core.0011 supervision)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("close-ended-sessions", "gerbang.duty.tasks.close_ended_sessions", "I", 5),
     # Hourly: stay permits ending soon remind their sponsor or holder once (installed by core.0010).
     ("remind-permit-expiry", "gerbang.visas.tasks.send_expiry_reminders", "H", None),
+    # Integrity signals recomputed over the last INTEGRITY_WINDOW_DAYS (installed by core.0011).
+    ("compute-integrity-signals", "gerbang.supervision.tasks.compute_signals", "I", 15),
+    # Anonymous reports past their answer, close or dispute deadline go a level up.
+    ("escalate-overdue-reports", "gerbang.supervision.tasks.escalate_reports", "I", 15),
+    # Applicants whose counter visit ended are asked the one-tap question (within the hour).
+    ("ask-visit-feedback", "gerbang.supervision.tasks.ask_visit_feedback", "I", 5),
 ]
 
 

@@ -16,6 +16,7 @@ from gerbang.channel import actions as channel
 from gerbang.channel.api import MESSAGE_TEXT
 from gerbang.channel.models import Message
 from gerbang.core.api_types import errors
+from gerbang.supervision import traces
 
 from . import actions, workflow
 from .catalogue import DOCUMENTS
@@ -267,6 +268,7 @@ def submit_application(request: HttpRequest, public_id: uuid.UUID, payload: Visa
     user: User = request.user  # type: ignore[assignment]
     application = application_for_filer(user, public_id)
     actions.submit(application, actor=user, declaration=payload.declaration)
+    traces.note(request, "submit", visa_application=application)
     return _out(application_for_filer(user, public_id), user)
 
 

@@ -36,6 +36,7 @@ from gerbang.audit.actions import record_view
 from gerbang.identity.actions import current_identity
 from gerbang.payments import billing_codes
 from gerbang.payments.receipts import mask_name
+from gerbang.supervision import traces
 from gerbang.tariffs.models import Tariff
 from gerbang.tariffs.selectors import tariff_in_force
 
@@ -609,6 +610,7 @@ def _act(request: HttpRequest, user: User, application: VisaApplication, found: 
             resubmit = application.status == Status.DOCUMENTS_REQUESTED
             try:
                 actions.submit(application, actor=user, declaration=submit_form.cleaned_data["declaration"])
+                traces.note(request, "submit", visa_application=application)
             except ValidationError as exc:
                 apply_form_errors(submit_form, exc)
             else:

@@ -52,7 +52,7 @@ def tip_off(request: HttpRequest) -> HttpResponse:
 
 
 # For the tests marked @pytest.mark.urls(__name__): the site plus the exempt view.
-urlpatterns = [path("lapor/", tip_off), *site_urlpatterns]
+urlpatterns = [path("uji-dikecualikan/", tip_off), *site_urlpatterns]
 
 
 class Clock:
@@ -218,12 +218,12 @@ def test_the_banks_api_health_metrics_and_static_files_are_never_limited(limits:
 def test_a_view_can_be_exempt_from_the_address_limit(limits: Limits) -> None:
     limits(page_write={"account": 2, "address": 1})
     anonymous = client_from("198.51.100.1")
-    assert [anonymous.post("/lapor/").status_code for _ in range(5)] == [200] * 5
+    assert [anonymous.post("/uji-dikecualikan/").status_code for _ in range(5)] == [200] * 5
     assert not RateLimitCounter.objects.exists()  # not even a hashed trace of the sender's address
     # The account limit still applies to a signed-in caller, and every other page still has the address limit.
     signed_in = client_from("198.51.100.1", build_user())
-    assert [signed_in.post("/lapor/").status_code for _ in range(2)] == [200, 200]
-    assert_refused(signed_in.post("/lapor/"))
+    assert [signed_in.post("/uji-dikecualikan/").status_code for _ in range(2)] == [200, 200]
+    assert_refused(signed_in.post("/uji-dikecualikan/"))
     assert change_language(anonymous).status_code == 302
     assert_refused(change_language(anonymous))
 
