@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from gunicorn.glogging import Logger
 
@@ -40,5 +40,9 @@ class AnonymousPathsLogger(Logger):
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: dt.timedelta) -> None:
         if environ.get(ENVIRON_FLAG) or is_anonymous(_path(req, environ)):
+            return
+        # A request made from an anonymous page (its stylesheet, a link followed) whose browser still sent the
+        # page's path as Referer despite the page's strict-origin policy: not logged either.
+        if is_anonymous(urlsplit(str(environ.get("HTTP_REFERER", ""))).path):
             return
         super().access(resp, req, environ, request_time)

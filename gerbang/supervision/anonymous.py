@@ -106,4 +106,8 @@ class AnonymousPathMiddleware:
             session.delete()
         _strip_cookies(response)
         add_never_cache_headers(response)  # no-store, private: a page may show a tracking code
+        # The page's stylesheet and any link followed from it are requests to other paths, which are logged:
+        # they must not name /lapor/ in their Referer. strict-origin sends the origin only (no path); it still
+        # lets the browser send the Origin header the form's cross-site check reads (no-referrer would not).
+        response["Referrer-Policy"] = "strict-origin"
         return response

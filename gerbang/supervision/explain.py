@@ -201,6 +201,8 @@ def evidence(signal: Signal) -> list[Evidence]:
     out = []
     for item in signal.evidence:
         kind, ref = item[0], item[1]
+        if kind in ("p", "v"):  # a case named by its kind and reference (["p", "PAS…"])
+            kind, ref = "case", [kind, ref]
         if kind == "case":
             label, url = _case_url(ref)
             out.append(Evidence(_("Case %(ref)s") % {"ref": label}, url))

@@ -425,9 +425,10 @@ def office_figures(offices: QuerySet[Office], p: Period) -> dict[int | None, Fig
         f.satisfaction_sum += row["total"] or 0
         f.money_asked += row["money"]
 
-    for row in (
-        Signal.objects.filter(status__in=OPEN_SIGNALS, office__in=ids).values("office_id").annotate(n=Count("pk"))
-    ):
+    # The applicants' "asked for money" answers are counted with the feedback (the level above the office sees
+    # them); the office's own count of open signals leaves that signal out.
+    open_signals = Signal.objects.filter(status__in=OPEN_SIGNALS, office__in=ids).exclude(kind="money_asked")
+    for row in open_signals.values("office_id").annotate(n=Count("pk")):
         figures[row["office_id"]].signals_open += row["n"]
     return figures
 

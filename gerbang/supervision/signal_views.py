@@ -29,6 +29,7 @@ from gerbang.duty.models import SpotCheck
 from gerbang.payments.models import Payment
 from gerbang.visits.models import Visit
 
+from .dashboard_views import _cell
 from .explain import evidence, explain, history_label
 from .models import Signal, SignalKind, SignalStatus
 from .signals import work_signal
@@ -75,7 +76,8 @@ def signal_list(request: HttpRequest) -> HttpResponse:
         )
         for s, text in rows:
             writer.writerow(
-                [
+                _cell(v)
+                for v in [
                     s.pk,
                     s.kind,
                     s.office.code if s.office else "",
@@ -139,6 +141,22 @@ def signal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 EVIDENCE_KINDS = ("audit", "payment", "blocked_message", "spot_check", "visit")
 
 
+def _office_of(context: dict[str, Any]) -> Any:
+    """The office a piece of evidence belongs to (None: the whole system, for the directorate only)."""
+    if "event" in context:
+        return context["event"].office
+    if "payment" in context:
+        bill = context["payment"].bill
+        case = (bill.application or bill.visa_application) if bill is not None else None
+        return case.office if case is not None else None
+    if "blocked" in context:
+        blocked = context["blocked"]
+        return (blocked.application or blocked.visa_application).office
+    if "check" in context:
+        return context["check"].office
+    return context["visit"].office
+
+
 @staff_required
 def evidence_detail(request: HttpRequest, pk: int, kind: str, ref: int) -> HttpResponse:
     """One record behind a signal, shown only if the signal lists it (so the signal's scope is the record's)."""
@@ -162,6 +180,10 @@ def evidence_detail(request: HttpRequest, pk: int, kind: str, ref: int) -> HttpR
         )
     else:
         context["visit"] = get_object_or_404(Visit.objects.select_related("office", "counter", "called_by"), pk=ref)
+    # A signal is filed under one office, but its evidence may be another office's (a broker acting at several
+    # offices): each record is shown only to someone supervising the record's own office.
+    if not may(request.user, Perm.SUPERVISE, _office_of(context)):
+        raise Http404
     record_view(
         "supervision.evidence_viewed",
         actor=request.user,  # type: ignore[arg-type]

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gerbang.access.permissions import Perm, may
 from gerbang.accounts.models import GrantStatus, Role, RoleGrant
 from gerbang.applications.models import PassportApplication, Step
 from gerbang.applications.models import Status as PassportStatus
@@ -67,6 +68,8 @@ SUPERVISORY_ROLES = (Role.OFFICE_HEAD, Role.REGIONAL_SUPERVISOR, Role.DIRECTORAT
 # channels report one id for every payer: for those, the payer_ref (account or card) is the fingerprint.
 PERSONAL_TERMINAL_CHANNELS = ("internet",)
 UNKNOWN_PAYERS = frozenset({"unknown"})
+# PostgreSQL advisory lock key of refresh_signals (any constant no other code uses).
+REFRESH_LOCK = 0x5155_5056
 
 
 def _days(delta: dt.timedelta) -> float:
@@ -536,6 +539,11 @@ def refresh_signals(now: dt.datetime | None = None, *, audit: bool = True) -> Re
     by_key = {f.key: f for f in findings}
     new = 0
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Two runs at once (two workers, or the demo beside the schedule) would insert the same new keys:
+            # the second waits here for the first to commit, then finds its rows.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
         existing = {
             s.key: s for s in Signal.objects.select_for_update().filter(Q(key__in=list(by_key)) | Q(present=True))
         }
@@ -596,6 +604,15 @@ def work_signal(signal: Signal, *, actor: Any, step: str, note: str = "") -> Sig
     note = (note or "").strip()
     if step not in TARGET:
         raise FieldError("step", _("Choose acknowledge, investigate, dismiss or reopen."))
+    if actor is not None and actor.pk == signal.officer_id:
+        raise FieldError("step", _("This signal is about you: a supervisor above you works it."))
+    # Dismissing or reopening ends or revives the matter: the level above the office decides, so that nobody
+    # buries a signal about their own office (its head acknowledges and investigates).
+    above = signal.office.division if signal.office is not None else None
+    if step in ("dismiss", "reopen") and not may(actor, Perm.SUPERVISE, above):
+        raise FieldError(
+            "step", _("Only the regional division or the directorate can dismiss or reopen a signal about an office.")
+        )
     if step in ("dismiss", "reopen") and len(note) < 10:
         raise FieldError("note", _("Write why (at least 10 characters): the reason is kept in the audit log."))
     if len(note) > 1000:

@@ -1,8 +1,8 @@
 """The broker fingerprint's raw material: who filed, asked for a lottery place or booked, from where.
 
 :func:`note` keeps keyed hashes (HMAC-SHA-256 keyed with SECRET_KEY, as the rate limiter does) of the
-client address (IPv6 per /64) and of the browser's User-Agent, never the values. One address or browser
-acting for many applicants of different families or sponsors is a signal (``detectors.brokers``).
+client address (IPv6 per /64) and of the browser (its User-Agent from that address), never the values. One
+address or browser acting for many applicants of different families or sponsors is a signal (``detectors.brokers``).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ def keyed(kind: str, value: str) -> str:
 
 def note(request: HttpRequest, kind: str, *, application: Any = None, visa_application: Any = None) -> ClientTrace:
     """Record (audited) that the signed-in account did ``kind`` for the application from this client."""
-    client = keyed("client", address_key(client_address(request)))
-    device = keyed("device", request.META.get("HTTP_USER_AGENT", "")[:500])
+    address = address_key(client_address(request))
+    client = keyed("client", address)
+    # A browser as seen from one address: the User-Agent alone is shared by everyone on the same browser version.
+    device = keyed("device", f"{address}|{request.META.get('HTTP_USER_AGENT', '')[:500]}")
     case = application if application is not None else visa_application
     with transaction.atomic():
         trace = ClientTrace.objects.create(
@@ -46,6 +48,7 @@ def note(request: HttpRequest, kind: str, *, application: Any = None, visa_appli
             actor=request.user,  # type: ignore[arg-type]
             obj=trace,
             office=getattr(case, "office", None),
-            details={"kind": kind, "case": getattr(case, "reference", ""), "client": client, "device": device},
+            # The trace's number, not its hashes: the audit log is kept for ever, the traces only for the window.
+            details={"kind": kind, "case": getattr(case, "reference", ""), "trace": trace.pk},
         )
     return trace

@@ -197,10 +197,14 @@ def test_gunicorn_and_django_share_one_list_of_anonymous_paths() -> None:
     assert "-c config/gunicorn.py" in web
 
 
-def _request(port: int, method: str, path: str, agent: str, body: dict[str, str] | None = None) -> tuple[int, str]:
+def _request(
+    port: int, method: str, path: str, agent: str, body: dict[str, str] | None = None, *, referer: str = ""
+) -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         headers = {"User-Agent": agent, "X-Forwarded-For": ADDRESS, "Accept-Language": "en"}
+        if referer:
+            headers["Referer"] = referer
         data = None
         if body is not None:
             data = urlencode(body)
@@ -210,6 +214,16 @@ def _request(port: int, method: str, path: str, agent: str, body: dict[str, str]
         return answer.status, answer.read().decode()
     finally:
         conn.close()
+
+
+@pytest.mark.django_db
+def test_the_anonymous_pages_send_only_their_origin_as_referer() -> None:
+    """Their stylesheet and links are requests to logged paths: the Referer must not name /lapor/."""
+    for path in ("/lapor/", "/lapor/lacak/"):
+        response = Client().get(path)
+        assert response["Referrer-Policy"] == "strict-origin"
+        assert '<meta name="referrer" content="strict-origin">' in response.content.decode()
+    assert Client().get("/")["Referrer-Policy"] == "same-origin"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -251,6 +265,8 @@ def test_gunicorn_writes_no_access_line_for_a_report(tmp_path: Path) -> None:
         assert CODE_RE.search(html), html
         assert _request(port, "GET", "/lapor/lacak/?lang=en", AGENT)[0] == 200
         assert _request(port, "GET", "/lapor", AGENT)[0] in (200, 301)
+        # The page's stylesheet, fetched by a browser that ignores the page's strict-origin policy.
+        _request(port, "GET", "/static/css/gerbang.css", AGENT, referer=f"http://127.0.0.1:{port}/lapor/lacak/")
         assert _request(port, "GET", "/", other_agent)[0] == 200
     finally:
         os.killpg(process.pid, signal.SIGTERM)

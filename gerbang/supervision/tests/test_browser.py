@@ -158,7 +158,7 @@ def test_an_anonymous_report_is_filed_without_a_cookie_and_answered_by_the_divis
 # --- 2. An integrity signal, read and worked by the office head -------------------------------------------------
 
 
-def test_the_office_head_reads_a_blocked_contact_signal_and_its_evidence_then_dismisses_it_with_a_reason(
+def test_the_office_head_reads_a_blocked_contact_signal_and_its_evidence_then_opens_an_investigation(
     new_page: Callable[[], Page], settings: Any, tmp_path: Path
 ) -> None:
     # Two blocked messages plant the signal here (settings' calibrated threshold is higher).
@@ -213,37 +213,36 @@ def test_the_office_head_reads_a_blocked_contact_signal_and_its_evidence_then_di
     head.get_by_role("link", name="Back to the signal").click()
     expect(head).to_have_url(re.compile(rf"/sinyal/{signal.pk}/$"))
 
-    # Dismissing needs a reason: refused without one, nothing changes.
-    head.get_by_role("button", name="Dismiss with this reason").click()
-    expect(head.locator("#signal-error")).to_have_text(
-        "Write why (at least 10 characters): the reason is kept in the audit log."
-    )
-    expect(head.locator("#signal-status")).to_have_text("Open")
     head.get_by_role("button", name="Acknowledge").click()
     expect(head.locator(".messages")).to_contain_text("The signal's status was changed and recorded in the audit log.")
     expect(head.locator("#signal-status")).to_have_text("Acknowledged")
     expect(head.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    # Dismissing a signal about the office is for the level above: the head is told so, nothing changes.
     head.get_by_label("Note (required to dismiss or reopen: why?)").fill(DISMISSAL)
     head.get_by_role("button", name="Dismiss with this reason").click()
-    expect(head.locator("#signal-status")).to_have_text(f"Dismissed: {DISMISSAL}")
-    expect(head.get_by_role("button", name="Reopen")).to_be_visible()
+    expect(head.locator("#signal-error")).to_have_text(
+        "Only the regional division or the directorate can dismiss or reopen a signal about an office."
+    )
+    expect(head.locator("#signal-status")).to_have_text("Acknowledged")
+    head.get_by_role("button", name="Open an investigation").click()
+    # The note typed for the refused dismissal goes with the investigation.
+    expect(head.locator("#signal-status")).to_have_text(f"Under investigation: {DISMISSAL}")
     history = head.locator("table.history tbody tr")
-    # Found by the schedule, the evidence read, acknowledged, dismissed with the reason: each by whom.
+    # Found by the schedule, the evidence read, acknowledged, investigated: each by whom.
     expect(history.locator("td:nth-child(3)")).to_have_text(
         [
             "Found by Gerbang supervision.signal_raised",
             "Evidence looked at supervision.evidence_viewed",
             "Acknowledged supervision.signal_acknowledged",
-            "Dismissed supervision.signal_dismissed",
+            "Investigation opened supervision.signal_investigating",
         ]
     )
     expect(history.locator("td:nth-child(2)")).to_have_text(["Gerbang"] + [stage.staff["head"].full_name] * 3)
-    expect(history.nth(3).locator("td:nth-child(4)")).to_have_text(DISMISSAL)
 
-    # The list shows what is not dismissed by default: only the spot check is left.
+    # The list shows both signals, this one under investigation.
     head.get_by_role("link", name="All signals").click()
-    expect(head.locator("table.signals tbody tr")).to_have_count(1)
-    expect(head.locator(f"#signal-{signal.pk}")).to_have_count(0)
+    expect(head.locator("table.signals tbody tr")).to_have_count(2)
+    expect(head.locator(f"#signal-{signal.pk}")).to_contain_text("Under investigation")
     # The one console entry is the refused dismissal's status (422: the form came back with its error).
     assert len(errors) == 1 and "status of 422" in errors[0] and f"/sinyal/{signal.pk}/" in errors[0], errors
 

@@ -444,7 +444,8 @@ def test_four_accounts_submitting_from_one_address_and_browser_leave_hashed_trac
     rows = list(ClientTrace.objects.filter(application__in=applications))
     assert len(rows) == 4 and {r.kind for r in rows} == {"submit"}
     assert {r.client for r in rows} == {traces.keyed("client", address)}
-    assert {r.device for r in rows} == {traces.keyed("device", browser)}
+    # The browser as seen from that address (a browser version alone is shared by strangers everywhere).
+    assert {r.device for r in rows} == {traces.keyed("device", f"{address}|{browser}")}
     assert {r.account_id for r in rows} == {a.filer_id for a in applications}
     # Neither the address nor the browser is stored: not in the traces, not in their audit events.
     for row in ClientTrace.objects.values():
@@ -452,13 +453,16 @@ def test_four_accounts_submitting_from_one_address_and_browser_leave_hashed_trac
     noted = AuditEvent.objects.filter(id__gt=mark, action="supervision.client_noted")
     assert noted.count() == 4
     assert all(address not in str(e.details) and "CaloBrowser" not in str(e.details) for e in noted)
+    # The audit log, kept for ever, names the trace, not its hashes (kept only as long as the traces).
+    assert {e.details["trace"] for e in noted} == {r.pk for r in rows}
 
     refresh_signals(audit=False)
 
     client_signal = signal_of("broker", key=f"broker:client:{traces.keyed('client', address)}")
     assert client_signal.office == office and client_signal.params["unrelated"] == 4
     assert sorted(ref for _kind, ref in client_signal.evidence) == sorted(a.reference for a in applications)
-    assert signal_of("broker", key=f"broker:device:{traces.keyed('device', browser)}").params["applicants"] == 4
+    device = traces.keyed("device", f"{address}|{browser}")
+    assert signal_of("broker", key=f"broker:device:{device}").params["applicants"] == 4
     with translation.override("en"):
         assert explain(client_signal).startswith("One client address acted for 4 applicants")
 
@@ -627,45 +631,48 @@ def test_office_heads_see_their_offices_signals_and_work_them_with_reasons_audit
     assert event.actor == head and event.object_id == str(ours.pk) and event.office == here
     assert event.details == {"kind": "spot_check", "from": "open", "to": "acknowledged", "note": ""}
 
-    # Dismissing needs a reason: a form error in the page, nothing changed, nothing audited.
+    # The office head cannot dismiss a signal about the office: the level above decides.
     mark = last_audit_id()
-    refused = browser.post(f"{SIGNALS}{ours.pk}/", {"step": "dismiss", "note": "  "})
+    reason = "Ponsel petugas adalah ponsel dinas yang diizinkan."
+    refused = browser.post(f"{SIGNALS}{ours.pk}/", {"step": "dismiss", "note": reason})
+    assert refused.status_code == 422 and "Only the regional division or the directorate" in refused.content.decode()
+    # Dismissing needs a reason: a form error in the page, nothing changed, nothing audited.
+    refused = region.post(f"{SIGNALS}{ours.pk}/", {"step": "dismiss", "note": "  "})
     assert refused.status_code == 422
     assert "Write why (at least 10 characters)" in refused.content.decode()
     ours.refresh_from_db()
     assert ours.status == SignalStatus.ACKNOWLEDGED
     assert not AuditEvent.objects.filter(id__gt=mark, action__startswith="supervision.signal_").exists()
 
-    reason = "Ponsel petugas adalah ponsel dinas yang diizinkan."
-    assert browser.post(f"{SIGNALS}{ours.pk}/", {"step": "dismiss", "note": reason}).status_code == 302
+    assert region.post(f"{SIGNALS}{ours.pk}/", {"step": "dismiss", "note": reason}).status_code == 302
     ours.refresh_from_db()
     assert ours.status == SignalStatus.DISMISSED and ours.status_note == reason
     (event,) = AuditEvent.objects.filter(id__gt=mark, action="supervision.signal_dismissed")
-    assert event.actor == head and event.details["note"] == reason and event.details["from"] == "acknowledged"
+    assert event.actor == ours.status_changed_by and event.actor != head
+    assert event.details["note"] == reason and event.details["from"] == "acknowledged"
     detail = browser.get(f"{SIGNALS}{ours.pk}/").content.decode()
     assert reason in detail and "supervision.signal_dismissed" in detail
 
     # Steps that do not apply to a dismissed signal, and made-up steps, are refused.
     mark = last_audit_id()
     for step in ("acknowledge", "investigate", "dismiss", "approve", ""):
-        answer = browser.post(f"{SIGNALS}{ours.pk}/", {"step": step, "note": "Alasan yang cukup panjang."})
+        answer = region.post(f"{SIGNALS}{ours.pk}/", {"step": step, "note": "Alasan yang cukup panjang."})
         assert answer.status_code == 422, step
     assert (
-        "it cannot be changed that way"
-        in browser.post(f"{SIGNALS}{ours.pk}/", {"step": "acknowledge"}).content.decode()
+        "it cannot be changed that way" in region.post(f"{SIGNALS}{ours.pk}/", {"step": "acknowledge"}).content.decode()
     )
     ours.refresh_from_db()
     assert ours.status == SignalStatus.DISMISSED
     assert not AuditEvent.objects.filter(id__gt=mark, action__startswith="supervision.signal_").exists()
-    # A dismissed signal is reopened with a reason; then it can be investigated.
+    # A dismissed signal is reopened with a reason (by the division); then the head investigates it.
     assert (
-        browser.post(f"{SIGNALS}{ours.pk}/", {"step": "reopen", "note": "Temuan baru dari pengaduan."}).status_code
+        region.post(f"{SIGNALS}{ours.pk}/", {"step": "reopen", "note": "Temuan baru dari pengaduan."}).status_code
         == 302
     )
     assert browser.post(f"{SIGNALS}{ours.pk}/", {"step": "investigate"}).status_code == 302
     ours.refresh_from_db()
     assert ours.status == SignalStatus.INVESTIGATING
-    assert AuditEvent.objects.filter(id__gt=mark, action="supervision.signal_reopened", actor=head).count() == 1
+    assert AuditEvent.objects.filter(id__gt=mark, action="supervision.signal_reopened").count() == 1
     # The head cannot work another office's signal either.
     assert browser.post(f"{SIGNALS}{theirs.pk}/", {"step": "acknowledge"}).status_code == 404
     theirs.refresh_from_db()
@@ -771,3 +778,40 @@ def test_a_sealed_event_rewritten_in_the_database_is_an_audit_verify_signal(offi
     auditor = signed_in_staff(build_staff(Role.DIRECTORATE_AUDITOR))
     page = auditor.get(f"{SIGNALS}{broken.pk}/").content.decode()
     assert "Either the log was altered or it cannot be verified" in page
+
+
+def test_nobody_works_a_signal_about_themselves_and_evidence_stays_with_its_office(office: Office) -> None:
+    now = timezone.now()
+    head = office_head(office)
+    about_head = Signal.objects.create(
+        kind="spot_check",
+        key="spot_check:about-the-head",
+        office=office,
+        officer=head,
+        first_seen_at=now,
+        last_seen_at=now,
+        params={"finding": "cash_in_drawer"},
+    )
+    answer = signed_in_staff(head).post(f"{SIGNALS}{about_head.pk}/", {"step": "acknowledge"})
+    assert answer.status_code == 422 and "This signal is about you" in answer.content.decode()
+    about_head.refresh_from_db()
+    assert about_head.status == SignalStatus.OPEN
+
+    # A signal filed under this office whose evidence is another office's record (a broker at two offices):
+    # the head opens the signal, not the other office's record; the directorate opens both.
+    elsewhere = build_office("Kantor Lain", province_code="33")
+    with transaction.atomic():
+        event = record_view("applications.viewed_by_officer", actor=build_staff(), office=elsewhere)
+    mixed = Signal.objects.create(
+        kind="view_not_assigned",
+        key="view_not_assigned:mixed",
+        office=office,
+        first_seen_at=now,
+        last_seen_at=now,
+        params={"views": 1, "cases": 1},
+        evidence=[["audit", event.pk]],
+    )
+    evidence = f"{SIGNALS}{mixed.pk}/bukti/audit/{event.pk}/"
+    assert signed_in_staff(head).get(f"{SIGNALS}{mixed.pk}/").status_code == 200
+    assert signed_in_staff(head).get(evidence).status_code == 404
+    assert signed_in_staff(build_staff(Role.DIRECTORATE_AUDITOR)).get(evidence).status_code == 200
