@@ -62,7 +62,7 @@ MAX_EXAMPLES = 100
 SEED = 20260101
 TIMEOUT_SECONDS = 240
 # Operations under test: the applicant's and the public lists a mobile client reads; no staff endpoint.
-INCLUDE_TAGS = "^(accounts|applications|appointments|tariffs|organisation|channel|visas|feedback)$"
+INCLUDE_TAGS = "^(accounts|applications|appointments|tariffs|organisation|channel|visas)$"
 # Operations on an application's appointment whose other resource (a release, a slot, a booking) the fuzz
 # fixture does not have: a real application answers them 404 or 422, so they are fuzzed for server errors
 # only; gerbang/appointments/tests/test_api.py runs them against real releases, slots and bookings.
