@@ -65,6 +65,41 @@ UNIT_COLUMNS: list[tuple[str, Callable[[Figures], Any]]] = [
     ("asked_for_money", lambda f: f.money_asked),
     ("signals_open", lambda f: f.signals_open),
 ]
+# The office page's table: a row per officer ("days" is inserted after the name by _table_csv).
+OFFICER_COLUMNS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("officer_id", lambda r: r.officer_id),
+    ("name", lambda r: r.name),
+    ("steps_taken", lambda r: r.steps_taken),
+    ("steps_done", lambda r: r.steps_done),
+    ("steps_open", lambda r: r.steps_open),
+    ("median_hours_held", lambda r: None if r.median_held_h is None else round(r.median_held_h, 1)),
+    ("decisions", lambda r: r.decisions),
+    ("refusals", lambda r: r.refusals),
+    ("asked_for_more_documents", lambda r: r.asked_more),
+    ("visits_served", lambda r: r.visits_served),
+    ("counter_acts", lambda r: r.counter_acts),
+    ("acts_without_deposit", lambda r: r.acts_without_deposit),
+    ("spot_check_findings", lambda r: r.spot_findings),
+    ("feedback_answered", lambda r: r.feedback_answered),
+    ("satisfaction_avg", lambda r: r.satisfaction),
+    ("asked_for_money", lambda r: r.money_asked),
+]
+# The counters page's table ("days" after the number).
+COUNTER_COLUMNS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("counter_id", lambda r: r.counter_id),
+    ("unit", lambda r: r.unit),
+    ("number", lambda r: r.number),
+    ("counter_sessions", lambda r: r.sessions),
+    ("sessions_refused", lambda r: r.refused),
+    ("visits_served", lambda r: r.visits_served),
+    ("feedback_answered", lambda r: r.feedback_answered),
+    ("satisfaction_avg", lambda r: r.satisfaction),
+    ("asked_for_money", lambda r: r.money_asked),
+    ("spot_checks", lambda r: r.spot_checks),
+    ("spot_check_findings", lambda r: r.spot_findings),
+    ("counter_acts", lambda r: r.counter_acts),
+    ("acts_without_deposit", lambda r: r.acts_without_deposit),
+]
 
 
 # --- Small helpers: the period, the CSV answer, the charts --------------------------------------------------
@@ -78,7 +113,7 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     """A CSV cell; text that a spreadsheet would run as a formula is quoted with an apostrophe."""
     if value is None:
         return ""
@@ -96,7 +131,7 @@ def _csv(
     writer = csv.writer(response)
     writer.writerow([header[i] for i in keep])
     for row in rows:
-        writer.writerow([_cell(row[i]) for i in keep])
+        writer.writerow([csv_cell(row[i]) for i in keep])
     return response
 
 
@@ -119,6 +154,21 @@ def _unit_csv(
     header = ["code", "name", "days", *(name for name, _get in UNIT_COLUMNS)]
     rows = ([code, name, p.days, *(get(f) for _name, get in UNIT_COLUMNS)] for code, name, f in units)
     return _csv(filename, header, rows, hide_feedback=hide_feedback)
+
+
+def _table_csv(
+    filename: str,
+    p: metrics.Period,
+    columns: Sequence[tuple[str, Callable[[Any], Any]]],
+    rows: Iterable[Any],
+    *,
+    ident: int,
+    hide_feedback: bool = False,
+) -> HttpResponse:
+    """A page's table as CSV: the ``ident`` columns naming a row, the period's days, then the figures."""
+    header = [*(n for n, _g in columns[:ident]), "days", *(n for n, _g in columns[ident:])]
+    data = ([*(g(r) for _n, g in columns[:ident]), p.days, *(g(r) for _n, g in columns[ident:])] for r in rows)
+    return _csv(filename, header, data, hide_feedback=hide_feedback)
 
 
 def _with_query(url: str, request: HttpRequest) -> str:
@@ -277,48 +327,8 @@ def office(request: HttpRequest, code: str) -> HttpResponse:
     p = _period(request)
     officers = metrics.officer_rows(unit, p)
     if _wants_csv(request):
-        header = [
-            "officer_id",
-            "name",
-            "days",
-            "steps_taken",
-            "steps_done",
-            "steps_open",
-            "median_hours_held",
-            "decisions",
-            "refusals",
-            "asked_for_more_documents",
-            "visits_served",
-            "counter_acts",
-            "acts_without_deposit",
-            "spot_check_findings",
-            "feedback_answered",
-            "satisfaction_avg",
-            "asked_for_money",
-        ]
-        rows = (
-            [
-                r.officer_id,
-                r.name,
-                p.days,
-                r.steps_taken,
-                r.steps_done,
-                r.steps_open,
-                None if r.median_held_h is None else round(r.median_held_h, 1),
-                r.decisions,
-                r.refusals,
-                r.asked_more,
-                r.visits_served,
-                r.counter_acts,
-                r.acts_without_deposit,
-                r.spot_findings,
-                r.feedback_answered,
-                r.satisfaction,
-                r.money_asked,
-            ]
-            for r in officers
-        )
-        return _csv(f"supervision-office-{unit.code}-{p.days}d.csv", header, rows, hide_feedback=hidden)
+        name = f"supervision-office-{unit.code}-{p.days}d.csv"
+        return _table_csv(name, p, OFFICER_COLUMNS, officers, ident=2, hide_feedback=hidden)
     f = metrics.office_figures(Office.objects.filter(pk=unit.pk), p).get(unit.pk, Figures())
     passport_steps, visa_steps = f.steps("passport"), f.steps("visa")
     volumes = metrics.service_volumes(f)
@@ -360,42 +370,8 @@ def counters(request: HttpRequest, code: str) -> HttpResponse:
     p = _period(request)
     rows = metrics.counter_rows(unit, p)
     if _wants_csv(request):
-        header = [
-            "counter_id",
-            "unit",
-            "number",
-            "days",
-            "counter_sessions",
-            "sessions_refused",
-            "visits_served",
-            "feedback_answered",
-            "satisfaction_avg",
-            "asked_for_money",
-            "spot_checks",
-            "spot_check_findings",
-            "counter_acts",
-            "acts_without_deposit",
-        ]
-        data = (
-            [
-                r.counter_id,
-                r.unit,
-                r.number,
-                p.days,
-                r.sessions,
-                r.refused,
-                r.visits_served,
-                r.feedback_answered,
-                r.satisfaction,
-                r.money_asked,
-                r.spot_checks,
-                r.spot_findings,
-                r.counter_acts,
-                r.acts_without_deposit,
-            ]
-            for r in rows
-        )
-        return _csv(f"supervision-counters-{unit.code}-{p.days}d.csv", header, data, hide_feedback=hidden)
+        name = f"supervision-counters-{unit.code}-{p.days}d.csv"
+        return _table_csv(name, p, COUNTER_COLUMNS, rows, ident=3, hide_feedback=hidden)
     context = _base_context(
         p,
         office=unit,

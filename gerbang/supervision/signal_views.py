@@ -29,7 +29,7 @@ from gerbang.duty.models import SpotCheck
 from gerbang.payments.models import Payment
 from gerbang.visits.models import Visit
 
-from .dashboard_views import _cell
+from .dashboard_views import csv_cell
 from .explain import evidence, explain, history_label
 from .models import Signal, SignalKind, SignalStatus
 from .signals import work_signal
@@ -76,7 +76,7 @@ def signal_list(request: HttpRequest) -> HttpResponse:
         )
         for s, text in rows:
             writer.writerow(
-                _cell(v)
+                csv_cell(v)
                 for v in [
                     s.pk,
                     s.kind,
