@@ -17,6 +17,7 @@ from gerbang.accounts.api_auth import APPLICANT_AUTH
 from gerbang.accounts.models import User
 from gerbang.core.api_types import IsoDate, errors
 from gerbang.core.errors import ServiceUnavailable
+from gerbang.core.snapshot import snapshot
 from gerbang.organisation.models import Office
 from gerbang.supervision import traces
 
@@ -259,8 +260,9 @@ def create_application(request: HttpRequest, payload: ApplicationIn) -> tuple[in
     summary="One of your applications",
 )
 def get_application(request: HttpRequest, application_id: uuid.UUID) -> dict[str, Any]:
-    user, application = _mine(request, application_id)
-    return _out(application, user)
+    with snapshot():  # the status and the bill from one committed state
+        user, application = _mine(request, application_id)
+        return _out(application, user)
 
 
 @router.patch(

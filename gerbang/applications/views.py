@@ -24,6 +24,7 @@ from gerbang.accounts.views import apply_form_errors
 from gerbang.appointments.views import appointment_context
 from gerbang.audit.actions import record_view
 from gerbang.casework.selectors import applicant_context
+from gerbang.core.snapshot import snapshot
 from gerbang.identity.actions import current_identity
 from gerbang.supervision import traces
 from gerbang.visits.views import visit_context
@@ -229,29 +230,30 @@ def _review_step(request: HttpRequest, user: User, application: PassportApplicat
 def detail(request: HttpRequest, public_id: str) -> HttpResponse:
     """The status page: current status, what happens next, the timeline, the versions and the fee."""
     user: User = request.user  # type: ignore[assignment]
-    application = selectors.application_for_filer(user, public_id)
-    latest = application.versions.order_by("-number").first()
-    return render(
-        request,
-        "applications/detail.html",
-        {
-            "application": application,
-            "reference": references.display(application.reference),
-            "next_step": NEXT_STEP.get(application.status, ""),
-            "timeline": application.steps.select_related("actor").all(),
-            "versions": application.versions.all(),
-            "fee": latest.fee if latest else None,
-            "estimate": rules.fee(application) if latest is None else None,
-            "documents": selectors.current_documents(application),
-            "actions": allowed_actions(application, user),
-            "bill": application.bills.order_by("-issued_at").first(),
-            "editable": EDITABLE.get(application.status),
-            "service_standard": service_standard(settings.PASSPORT_SERVICE_DAYS),
-            "appointment": appointment_context(application),
-            "visit": visit_context(application),
-            "casework": applicant_context(application),
-        },
-    )
+    with snapshot():  # the status and the bill from one committed state, even while the bank's payment lands
+        application = selectors.application_for_filer(user, public_id)
+        latest = application.versions.order_by("-number").first()
+        return render(
+            request,
+            "applications/detail.html",
+            {
+                "application": application,
+                "reference": references.display(application.reference),
+                "next_step": NEXT_STEP.get(application.status, ""),
+                "timeline": application.steps.select_related("actor").all(),
+                "versions": application.versions.all(),
+                "fee": latest.fee if latest else None,
+                "estimate": rules.fee(application) if latest is None else None,
+                "documents": selectors.current_documents(application),
+                "actions": allowed_actions(application, user),
+                "bill": application.bills.order_by("-issued_at").first(),
+                "editable": EDITABLE.get(application.status),
+                "service_standard": service_standard(settings.PASSPORT_SERVICE_DAYS),
+                "appointment": appointment_context(application),
+                "visit": visit_context(application),
+                "casework": applicant_context(application),
+            },
+        )
 
 
 @applicant_required

@@ -16,6 +16,7 @@ from gerbang.channel import actions as channel
 from gerbang.channel.api import MESSAGE_TEXT
 from gerbang.channel.models import Message
 from gerbang.core.api_types import errors
+from gerbang.core.snapshot import snapshot
 from gerbang.supervision import traces
 
 from . import actions, workflow
@@ -256,7 +257,8 @@ def list_applications(request: HttpRequest) -> list[dict[str, Any]]:
 )
 def get_application(request: HttpRequest, public_id: uuid.UUID) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
-    return _out(application_for_filer(user, public_id), user)
+    with snapshot():  # the status and the bill from one committed state
+        return _out(application_for_filer(user, public_id), user)
 
 
 @router.post(

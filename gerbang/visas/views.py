@@ -33,6 +33,7 @@ from gerbang.accounts.views import apply_form_errors
 from gerbang.applications import references
 from gerbang.applications.models import document_storage
 from gerbang.audit.actions import record_view
+from gerbang.core.snapshot import snapshot
 from gerbang.identity.actions import current_identity
 from gerbang.payments import billing_codes
 from gerbang.payments.receipts import mask_name
@@ -658,7 +659,14 @@ def application(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         answer = _act(request, user, application, found)
         if answer is not None:
             return answer
-        application.refresh_from_db()
+    with snapshot():  # the status and the bill from one committed state, even while the bank's payment lands
+        return _application_page(request, user, application, found)
+
+
+def _application_page(
+    request: HttpRequest, user: User, application: VisaApplication, found: dict[str, Any]
+) -> HttpResponse:
+    application.refresh_from_db()
     allowed = workflow.allowed_actions(application, user)
     bill = application.bills.order_by("-issued_at").first()
     estimate: list[dict[str, Any]] | None = None
