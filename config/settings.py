@@ -494,8 +494,14 @@ INTEGRITY_THRESHOLDS: dict[str, float] = {
     # Audit: oldest unsealed event, a signed head not cosigned after this many seconds.
     "seal_lag_s": 180.0,
     "witness_lag_s": 900.0,
+    # A dismissed signal found again at least reopen_growth x as strong as when it was dismissed is reopened:
+    # a dismissal covers what the supervisor looked at, not whatever the pattern grows into.
+    "reopen_growth": 1.5,
 }
 INTEGRITY_WINDOW_DAYS = int(os.environ.get("GERBANG_INTEGRITY_WINDOW_DAYS", "30"))
+# Client traces (keyed hashes of address and browser, for the broker signal) are deleted after this many days
+# by the daily purge-client-traces task; never fewer than INTEGRITY_WINDOW_DAYS, which the signals read.
+CLIENT_TRACE_KEEP_DAYS = max(int(os.environ.get("GERBANG_CLIENT_TRACE_KEEP_DAYS", "60")), INTEGRITY_WINDOW_DAYS)
 # National complaint deadlines (days): answer, close, settle a dispute; overdue reports are escalated a level.
 REPORT_DEADLINE_DAYS = {"answer": 3, "close": 5, "dispute": 14}
 # Anonymous reports accepted per minute from everybody together (the form keeps no address to count by).

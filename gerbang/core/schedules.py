@@ -2,7 +2,7 @@
 (core.0003 added the audit checkpoint, core.0004 the expiry of unpaid bills, core.0005 reconciliation,
 core.0006 the lottery draws, core.0007 no-shows, core.0008 the rate-limit clean-up, core.0009 casework
 assignment, notifications and counter sessions of ended shifts, core.0010 stay-permit expiry reminders,
-core.0011 supervision)."""
+core.0011 supervision, core.0012 the purge of client traces)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ SCHEDULES: list[tuple[str, str, str, int | None]] = [
     ("escalate-overdue-reports", "gerbang.supervision.tasks.escalate_reports", "I", 15),
     # Applicants whose counter visit ended are asked the one-tap question (within the hour).
     ("ask-visit-feedback", "gerbang.supervision.tasks.ask_visit_feedback", "I", 5),
+    # Daily: client traces older than CLIENT_TRACE_KEEP_DAYS are deleted (installed by core.0012).
+    ("purge-client-traces", "gerbang.supervision.tasks.purge_client_traces", "D", None),
 ]
 
 

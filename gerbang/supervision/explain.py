@@ -166,6 +166,7 @@ HISTORY = {
     "supervision.signal_investigating": gettext_lazy("Investigation opened"),
     "supervision.signal_dismissed": gettext_lazy("Dismissed"),
     "supervision.signal_reopened": gettext_lazy("Reopened"),
+    "supervision.signal_reopened_grown": gettext_lazy("Reopened by Gerbang: found again, stronger than when dismissed"),
     "supervision.evidence_viewed": gettext_lazy("Evidence looked at"),
 }
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -68,9 +68,12 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                 return _page(request, feedback, "supervision/feedback_done.html", status=409, already=True)
             except TooLate:
                 return _page(request, feedback, "supervision/feedback_late.html", status=410)
-            return redirect("public:visit_feedback", token=feedback.token)
+            feedback.refresh_from_db()
+            # The thanks, and after a "yes" the way to report, are shown in this answer only (no redirect): later
+            # visits to the link, by whoever holds it, learn that it was answered, not what.
+            return _page(request, feedback, "supervision/feedback_done.html", just_answered=True)
         if feedback.answered_at is not None:
-            return _page(request, feedback, "supervision/feedback_done.html")
+            return _page(request, feedback, "supervision/feedback_done.html", already=True)
         if timezone.now() > answer_by(feedback):
             return _page(request, feedback, "supervision/feedback_late.html", status=410)
         return _page(request, feedback, "supervision/feedback.html")

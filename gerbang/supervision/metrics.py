@@ -9,6 +9,7 @@ the period. Division and directorate figures are the offices' figures merged (:m
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import statistics
 import zoneinfo
@@ -41,6 +42,8 @@ from gerbang.visits.models import Visit
 from tlog import note
 
 from .models import Report, ReportStatus, Signal, SignalStatus, VisitFeedback
+
+log = logging.getLogger(__name__)
 
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -518,11 +521,19 @@ def audit_health(now: dt.datetime | None = None, *, timeout: float = 2.0) -> Aud
         cosigned, when = witness_client.witness_verifier().verify_cosignature(text)
         witness_size, witness_at = cosigned.size, when
         witness = "behind" if head is not None and cosigned.size < head.tree_size else "cosigned"
-    except (witness_client.WitnessUnavailable, note.NoteError, OSError, ValueError):
+    except (witness_client.WitnessUnavailable, note.NoteError, OSError, ValueError) as exc:
+        log.warning("witness cosignature not readable: %s", exc)
         witness = "unknown"
     uncosigned = None
-    if witness == "behind" and head is not None:
-        uncosigned = max(0, int((now - head.signed_at).total_seconds()))
+    if witness == "behind" and witness_size is not None:
+        # Since the oldest head the witness has not cosigned was signed (heads only grow).
+        first = (
+            Checkpoint.objects.filter(tree_size__gt=witness_size)
+            .order_by("id")
+            .values_list("signed_at", flat=True)
+            .first()
+        )
+        uncosigned = None if first is None else max(0, int((now - first).total_seconds()))
     return AuditHealth(
         unsealed=pending["n"] or 0,
         oldest_unsealed_s=None if oldest is None else max(0, int((now - oldest).total_seconds())),

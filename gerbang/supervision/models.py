@@ -83,6 +83,8 @@ class Signal(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     status_note = models.CharField(_("note"), max_length=1000, blank=True)
+    # The strength when it was last dismissed: found again reopen_growth x stronger, it is reopened.
+    dismissed_score = models.FloatField(_("strength when dismissed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("integrity signal")
@@ -259,7 +261,8 @@ class ClientTrace(models.Model):
     class Meta:
         verbose_name = _("client trace")
         verbose_name_plural = _("client traces")
-        indexes = [models.Index(fields=["client"]), models.Index(fields=["device"])]
+        # "at": the collector reads the window, and the daily purge deletes what is older than it keeps.
+        indexes = [models.Index(fields=["client"]), models.Index(fields=["device"]), models.Index(fields=["at"])]
         constraints = [
             models.CheckConstraint(
                 condition=Q(application__isnull=False, visa_application__isnull=True)

@@ -27,7 +27,7 @@ from gerbang.accounts.models import GrantStatus, Role, RoleGrant
 from gerbang.applications.models import PassportApplication, Step
 from gerbang.applications.models import Status as PassportStatus
 from gerbang.audit.actions import record
-from gerbang.audit.models import AuditEvent, Checkpoint
+from gerbang.audit.models import AuditEvent
 from gerbang.casework.models import Assignment, Biometrics, Decision, Interview
 from gerbang.channel.models import BlockedMessage
 from gerbang.core.errors import FieldError
@@ -38,6 +38,7 @@ from gerbang.visas.models import VisaApplication, VisaDecision, VisaStep
 from gerbang.visits.models import Visit
 
 from . import detectors as d
+from . import metrics
 from .models import ClientTrace, Signal, SignalStatus, VisitFeedback
 from .traces import keyed
 
@@ -430,31 +431,18 @@ def _feedback(facts: d.Facts, since: dt.datetime) -> None:
         )
 
 
-def _witness_size() -> int | None:
-    """The tree size the witness last cosigned, or None when it cannot be read."""
-    from gerbang.audit import witness_client
-
-    try:
-        text = witness_client.latest_cosigned(timeout=5.0)
-        head, _when = witness_client.witness_verifier().verify_cosignature(text)
-    except Exception as exc:
-        log.warning("witness cosignature not readable: %s", exc)
-        return None
-    return int(head.size)
-
-
 def audit_health(now: dt.datetime, *, verify: bool = True) -> d.AuditHealth:
-    oldest = AuditEvent.objects.filter(seq__isnull=True).order_by("id").values_list("occurred_at", flat=True).first()
-    oldest_unsealed_s = (now - oldest).total_seconds() if oldest else 0.0
-    cosigned = _witness_size()
-    heads = Checkpoint.objects.order_by("id").values_list("signed_at", flat=True)
-    # The witness cannot be read (None): at least the newest head has waited since it was signed.
-    uncosigned = heads.last() if cosigned is None else heads.filter(tree_size__gt=cosigned).first()
-    uncosigned_s = (now - uncosigned).total_seconds() if uncosigned else 0.0
-    ok, problem = True, ""
-    if verify:
-        ok, problem = _verify()
-    return d.AuditHealth(max(oldest_unsealed_s, 0.0), max(uncosigned_s, 0.0), ok, problem)
+    """The audit log's facts for the signals: the dashboard's reading (``metrics.audit_health``), plus a
+    verification of the whole log against the latest signed head."""
+    health = metrics.audit_health(now, timeout=5.0)
+    if health.witness == "unknown":
+        # The witness cannot be read: at least the newest head has waited since it was signed.
+        waited = health.checkpoint_at
+        uncosigned_s = 0.0 if waited is None else (now - waited).total_seconds()
+    else:
+        uncosigned_s = float(health.uncosigned_s or 0)
+    ok, problem = _verify() if verify else (True, "")
+    return d.AuditHealth(float(health.oldest_unsealed_s or 0), max(uncosigned_s, 0.0), ok, problem)
 
 
 def _verify() -> tuple[bool, str]:
@@ -498,6 +486,7 @@ class Refresh:
     found: int
     new: int
     gone: int
+    reopened: int = 0
 
 
 def _jsonable(value: Any) -> Any:
@@ -537,7 +526,7 @@ def refresh_signals(now: dt.datetime | None = None, *, audit: bool = True) -> Re
         gc.enable()
     findings = _existing_subjects(raw)
     by_key = {f.key: f for f in findings}
-    new = 0
+    new = reopened = 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Two runs at once (two workers, or the demo beside the schedule) would insert the same new keys:
@@ -572,15 +561,58 @@ def refresh_signals(now: dt.datetime | None = None, *, audit: bool = True) -> Re
             else:
                 for name, value in fields.items():
                     setattr(signal, name, value)
+                if _grown_since_dismissed(signal):
+                    reopened += 1
+                    _reopen_grown(signal, now)
+                    fields.update(
+                        status=signal.status,
+                        status_changed_at=now,
+                        status_changed_by=None,
+                        status_note="",
+                        dismissed_score=None,
+                    )
                 signal.save(update_fields=[*fields.keys()])
         gone = [s.pk for key, s in existing.items() if key not in by_key and s.present]
         Signal.objects.filter(pk__in=gone).update(present=False)
         record(
             "supervision.signals_computed",
             actor=None,
-            details={"found": len(by_key), "new": new, "no_longer_found": len(gone)},
+            details={"found": len(by_key), "new": new, "no_longer_found": len(gone), "reopened": reopened},
         )
-    return Refresh(found=len(by_key), new=new, gone=len(gone))
+    return Refresh(found=len(by_key), new=new, gone=len(gone), reopened=reopened)
+
+
+def _grown_since_dismissed(signal: Signal) -> bool:
+    """Dismissed, and found again at least ``reopen_growth`` x as strong as when it was dismissed."""
+    if signal.status != SignalStatus.DISMISSED or signal.dismissed_score is None:
+        return False
+    growth = settings.INTEGRITY_THRESHOLDS["reopen_growth"]
+    return signal.score > signal.dismissed_score and signal.score >= signal.dismissed_score * growth
+
+
+def _reopen_grown(signal: Signal, now: dt.datetime) -> None:
+    """Inside refresh_signals' transaction: Gerbang reopens the signal; audited with both strengths."""
+    dismissed = signal.dismissed_score
+    signal.status = SignalStatus.OPEN
+    signal.status_changed_at = now
+    signal.dismissed_score = None
+    signal.status_changed_by = None  # Gerbang, as for a new signal; the history keeps who dismissed it and why
+    signal.status_note = ""
+    record(
+        "supervision.signal_reopened_grown",
+        actor=None,
+        obj=signal,
+        office=signal.office,
+        details={
+            "kind": signal.kind,
+            "from": SignalStatus.DISMISSED,
+            "to": SignalStatus.OPEN,
+            # Strings: the audit log's canonical JSON holds no floats.
+            "score_when_dismissed": f"{dismissed:g}",
+            "score": f"{signal.score:g}",
+            "note": f"{dismissed:g} → {signal.score:g}",
+        },
+    )
 
 
 # --- The supervisor's workflow ---------------------------------------------------------------------------
@@ -630,7 +662,10 @@ def work_signal(signal: Signal, *, actor: Any, step: str, note: str = "") -> Sig
         locked.status_changed_at = timezone.now()
         locked.status_changed_by = actor
         locked.status_note = note if step != "reopen" else ""
-        locked.save(update_fields=["status", "status_changed_at", "status_changed_by", "status_note"])
+        locked.dismissed_score = locked.score if step == "dismiss" else None
+        locked.save(
+            update_fields=["status", "status_changed_at", "status_changed_by", "status_note", "dismissed_score"]
+        )
         record(
             f"supervision.signal_{'reopened' if step == 'reopen' else TARGET[step]}",
             actor=actor,

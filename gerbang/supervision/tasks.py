@@ -22,3 +22,10 @@ def ask_visit_feedback() -> int:
     from .feedback import ask_due
 
     return ask_due()
+
+
+def purge_client_traces() -> int:
+    """Delete client traces older than CLIENT_TRACE_KEEP_DAYS; returns how many."""
+    from .traces import purge
+
+    return purge()

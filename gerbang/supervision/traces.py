@@ -3,12 +3,15 @@
 :func:`note` keeps keyed hashes (HMAC-SHA-256 keyed with SECRET_KEY, as the rate limiter does) of the
 client address (IPv6 per /64) and of the browser (its User-Agent from that address), never the values. One
 address or browser acting for many applicants of different families or sponsors is a signal (``detectors.brokers``).
+:func:`purge` deletes them after CLIENT_TRACE_KEEP_DAYS (the daily ``purge-client-traces`` task).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -52,3 +55,14 @@ def note(request: HttpRequest, kind: str, *, application: Any = None, visa_appli
             details={"kind": kind, "case": getattr(case, "reference", ""), "trace": trace.pk},
         )
     return trace
+
+
+def purge(now: dt.datetime | None = None) -> int:
+    """Delete the traces older than CLIENT_TRACE_KEEP_DAYS (audited, with the count); returns how many."""
+    before = (now or timezone.now()) - dt.timedelta(days=settings.CLIENT_TRACE_KEEP_DAYS)
+    with transaction.atomic():
+        deleted, _by_model = ClientTrace.objects.filter(at__lt=before).delete()
+        record(
+            "supervision.client_traces_purged", actor=None, details={"before": before.isoformat(), "deleted": deleted}
+        )
+    return deleted

@@ -623,6 +623,10 @@ def test_witness_unknown_or_cosigned(world: World, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(metrics.witness_client, "witness_verifier", lambda: late)
     health = metrics.audit_health(timezone.now() + dt.timedelta(hours=1))
     assert (health.witness, health.witness_alarm) == ("behind", True)
+    # A newer head signed since: the wait counts from the oldest head the witness has not cosigned.
+    Checkpoint.objects.create(tree_size=5, root_hash="1" * 64, signed_at=when + dt.timedelta(minutes=50), note="h2")
+    health = metrics.audit_health(when + dt.timedelta(hours=1))
+    assert health.checkpoint_size == 5 and health.uncosigned_s == 3600
 
 
 # --- The staff console's card -----------------------------------------------------------------------------

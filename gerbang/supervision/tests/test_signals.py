@@ -41,7 +41,7 @@ from gerbang.organisation.models import Office
 from gerbang.payments.actions import issue_bill
 from gerbang.payments.models import Bill, Payment
 from gerbang.payments.tests.support import make_bank, notification, send
-from gerbang.supervision import traces
+from gerbang.supervision import tasks, traces
 from gerbang.supervision.explain import explain
 from gerbang.supervision.models import ClientTrace, Signal, SignalStatus
 from gerbang.supervision.signals import collect, refresh_signals, work_signal
@@ -329,6 +329,65 @@ def test_one_blocked_message_is_below_the_threshold(settings: Any, tmp_path: Pat
     assert not Signal.objects.filter(kind="blocked_contact").exists()
 
 
+def test_a_dismissed_signal_found_again_half_as_strong_again_is_reopened_by_gerbang_and_audited(
+    settings: Any, tmp_path: Path
+) -> None:
+    stage = two_offices()
+    application = paid_application(stage.home, settings, tmp_path)
+    verifier = signed_in_staff(stage.staff["verifier"])
+    case_page = f"/staf/kasus/{application.reference}/"
+
+    def blocked_attempt(number: str) -> None:
+        page = verifier.post(case_page, {"do": "message", "message-body": f"WA saya {number}"})
+        assert page.status_code == 200 and b"Phone numbers cannot be sent" in page.content
+
+    blocked_attempt("0812-3456-7890")
+    blocked_attempt("0813-2222-3333")
+    refresh_signals(audit=False)
+    found = signal_of("blocked_contact", officer=stage.staff["verifier"])
+    region = signed_in_staff(stage.staff["supervisor"])
+    reason = "Nomor kantor, sudah diklarifikasi dengan petugas."
+    assert region.post(f"{SIGNALS}{found.pk}/", {"step": "dismiss", "note": reason}).status_code == 302
+    found.refresh_from_db()
+    assert found.status == SignalStatus.DISMISSED and found.dismissed_score == 2.0
+
+    # Found again as strong: it stays dismissed. Then stronger, but not yet reopen_growth x as strong.
+    mark = last_audit_id()
+    assert refresh_signals(audit=False).reopened == 0
+    found.refresh_from_db()
+    assert found.status == SignalStatus.DISMISSED
+    thresholds(settings, reopen_growth=2.0)
+    blocked_attempt("0814-5555-6666")
+    assert refresh_signals(audit=False).reopened == 0  # 3 attempts: below 2 x 2
+    found.refresh_from_db()
+    assert found.status == SignalStatus.DISMISSED and found.score == 3.0
+    assert not AuditEvent.objects.filter(id__gt=mark, action="supervision.signal_reopened_grown").exists()
+
+    blocked_attempt("0815-7777-8888")
+    assert refresh_signals(audit=False).reopened == 1  # 4 attempts: twice as many as when dismissed
+    found.refresh_from_db()
+    assert found.status == SignalStatus.OPEN and found.score == 4.0
+    assert found.dismissed_score is None and found.status_changed_by is None and found.status_note == ""
+    (event,) = AuditEvent.objects.filter(id__gt=mark, action="supervision.signal_reopened_grown")
+    assert event.actor is None and event.object_id == str(found.pk) and event.office == stage.home
+    assert event.details == {
+        "kind": "blocked_contact",
+        "from": "dismissed",
+        "to": "open",
+        "score_when_dismissed": "2",
+        "score": "4",
+        "note": "2 → 4",
+    }
+    # The page shows the dismissal with its reason and Gerbang's reopening, in words.
+    detail = english(region).get(f"{SIGNALS}{found.pk}/").content.decode()
+    assert reason in detail and "Reopened by Gerbang: found again, stronger than when dismissed" in detail
+    # Open now, it stays open on the next run (nothing to reopen), and can be dismissed again at its new strength.
+    assert refresh_signals(audit=False).reopened == 0
+    assert region.post(f"{SIGNALS}{found.pk}/", {"step": "dismiss", "note": reason}).status_code == 302
+    found.refresh_from_db()
+    assert found.status == SignalStatus.DISMISSED and found.dismissed_score == 4.0
+
+
 # --- 3. Spot checks and refused counter sessions ----------------------------------------------------------------
 
 
@@ -466,6 +525,19 @@ def test_four_accounts_submitting_from_one_address_and_browser_leave_hashed_trac
     with translation.override("en"):
         assert explain(client_signal).startswith("One client address acted for 4 applicants")
 
+    # Traces are kept CLIENT_TRACE_KEEP_DAYS (never fewer than the window the signals read), then deleted by the
+    # daily task; the purge is audited with its count.
+    assert settings.CLIENT_TRACE_KEEP_DAYS >= settings.INTEGRITY_WINDOW_DAYS
+    old = timezone.now() - dt.timedelta(days=settings.CLIENT_TRACE_KEEP_DAYS, hours=1)
+    ClientTrace.objects.filter(pk=rows[0].pk).update(at=old)
+    mark = last_audit_id()
+    assert tasks.purge_client_traces() == 1
+    kept = set(ClientTrace.objects.filter(application__in=applications).values_list("pk", flat=True))
+    assert kept == {r.pk for r in rows[1:]}
+    (event,) = AuditEvent.objects.filter(id__gt=mark, action="supervision.client_traces_purged")
+    assert event.actor is None and event.details["deleted"] == 1
+    assert tasks.purge_client_traces() == 0
+
 
 # --- 5. A case held far beyond the office's usual time ----------------------------------------------------------
 
@@ -558,8 +630,8 @@ def test_refreshing_twice_stores_each_signal_once_and_keeps_a_signal_no_longer_f
     assert not AuditEvent.objects.filter(id__gt=second_mark, action="supervision.signal_raised").exists()
     computed = AuditEvent.objects.filter(id__gt=mark, action="supervision.signals_computed").order_by("id")
     assert [e.details for e in computed] == [
-        {"found": 2, "new": 2, "no_longer_found": 0},
-        {"found": 2, "new": 0, "no_longer_found": 0},
+        {"found": 2, "new": 2, "no_longer_found": 0, "reopened": 0},
+        {"found": 2, "new": 0, "no_longer_found": 0, "reopened": 0},
     ]
     sessions = Signal.objects.get(pk=stored["refused_sessions"].pk)
     assert sessions.last_seen_at > stored["refused_sessions"].last_seen_at
