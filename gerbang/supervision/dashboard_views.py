@@ -149,10 +149,24 @@ def feedback_hidden(user: User, office: Office | None = None) -> bool:
 
 
 def _unit_csv(
-    filename: str, p: metrics.Period, units: Sequence[tuple[str, str, Figures]], *, hide_feedback: bool = False
+    filename: str,
+    p: metrics.Period,
+    units: Sequence[tuple[str, str, Figures]],
+    *,
+    hide_feedback: bool = False,
+    blank_feedback: frozenset[str] | set[str] = frozenset(),
 ) -> HttpResponse:
+    """A row per unit; ``blank_feedback``: codes of units whose feedback cells stay empty (see ``overview``)."""
     header = ["code", "name", "days", *(name for name, _get in UNIT_COLUMNS)]
-    rows = ([code, name, p.days, *(get(f) for _name, get in UNIT_COLUMNS)] for code, name, f in units)
+    rows = (
+        [
+            code,
+            name,
+            p.days,
+            *(None if code in blank_feedback and col in FEEDBACK_COLUMNS else get(f) for col, get in UNIT_COLUMNS),
+        ]
+        for code, name, f in units
+    )
     return _csv(filename, header, rows, hide_feedback=hide_feedback)
 
 
@@ -176,8 +190,15 @@ def _with_query(url: str, request: HttpRequest) -> str:
     return url + ("?" + urlencode(query) if query else "")
 
 
-def _unit_charts(units: Sequence[tuple[str, str, Figures]], *, hide_feedback: bool = False) -> list[SafeString]:
-    """Backlog, on-time share, satisfaction and money asked, one bar per division or office."""
+def _unit_charts(
+    units: Sequence[tuple[str, str, Figures]],
+    *,
+    hide_feedback: bool = False,
+    blank_feedback: frozenset[str] | set[str] = frozenset(),
+) -> list[SafeString]:
+    """Backlog, on-time share, satisfaction and money asked, one bar per division or office (none for the units
+    in ``blank_feedback`` in the last two)."""
+    answered = [(code, name, f) for code, name, f in units if code not in blank_feedback]
     charts = [
         bar_chart(_("Open cases after payment (backlog)"), [Bar(name, f.backlog) for _c, name, f in units]),
         bar_chart(
@@ -188,12 +209,12 @@ def _unit_charts(units: Sequence[tuple[str, str, Figures]], *, hide_feedback: bo
         ),
         bar_chart(
             _("Satisfaction after a visit (1 to 5)"),
-            [Bar(name, f.satisfaction) for _c, name, f in units if f.satisfaction is not None],
+            [Bar(name, f.satisfaction) for _c, name, f in answered if f.satisfaction is not None],
             max_value=5,
         ),
         bar_chart(
             _("Applicants who say they were asked for money"),
-            [Bar(name, f.money_asked) for _c, name, f in units],
+            [Bar(name, f.money_asked) for _c, name, f in answered],
             tone="alert",
         ),
     ]
@@ -253,14 +274,19 @@ def overview(request: HttpRequest) -> HttpResponse:
     for d in divisions:
         parts = (f for o, f in figures.items() if o is not None and division_of.get(o) == d.pk)
         units.append((d.province_code, d.name, metrics.merged(parts)))
-    units += [(o.code, o.name, figures.get(o.pk, Figures())) for o in loose]
+    # An office held outside a whole division is one the user only heads: its applicants' answers are not theirs
+    # to see (they go to the level above the office), in its row and in the total alike.
+    units += [(o.code, o.name, metrics.without_feedback(figures.get(o.pk, Figures()))) for o in loose]
+    headed_only = {o.code for o in loose}
     unattributed = figures.get(None, Figures()) if everywhere else Figures()
     hidden = feedback_hidden(user)
     if _wants_csv(request):
         rows = list(units)
         if everywhere:
             rows.append(("", _("No office"), unattributed))
-        return _unit_csv(f"supervision-directorate-{p.days}d.csv", p, rows, hide_feedback=hidden)
+        return _unit_csv(
+            f"supervision-directorate-{p.days}d.csv", p, rows, hide_feedback=hidden, blank_feedback=headed_only
+        )
     total = metrics.merged([*(f for _c, _n, f in units), unattributed])
     context = _base_context(
         p,
@@ -270,6 +296,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 "code": code,
                 "name": name,
                 "figures": f,
+                "feedback_hidden": code in headed_only,
                 "url": reverse("staff:supervision_division", args=[code])
                 if i < len(divisions)
                 else reverse("staff:supervision_office", args=[code]),
@@ -279,7 +306,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         total=total,
         unattributed=unattributed,
         feedback_hidden=hidden,
-        charts=_unit_charts(units, hide_feedback=hidden),
+        charts=_unit_charts(units, hide_feedback=hidden, blank_feedback=headed_only),
         volumes=metrics.service_volumes(total),
         audit=metrics.audit_health(),
     )

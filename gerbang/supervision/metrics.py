@@ -15,7 +15,7 @@ import statistics
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -434,6 +434,11 @@ def office_figures(offices: QuerySet[Office], p: Period) -> dict[int | None, Fig
     for row in open_signals.values("office_id").annotate(n=Count("pk")):
         figures[row["office_id"]].signals_open += row["n"]
     return figures
+
+
+def without_feedback(f: Figures) -> Figures:
+    """The figures without what applicants answered after their visits (for someone who only heads the office)."""
+    return replace(f, feedback_prompted=0, feedback_answered=0, satisfaction_sum=0, money_asked=0)
 
 
 def merged(parts: Iterable[Figures]) -> Figures:

@@ -428,6 +428,32 @@ def test_head_of_two_offices_gets_a_row_per_office(world: World) -> None:
     assert [r["code"] for r in csv_rows] == [world.a.code, world.c.code]
 
 
+def test_a_regional_supervisor_heading_an_office_elsewhere_sees_that_offices_answers_nowhere(world: World) -> None:
+    # The supervisor of division 33 (office C) also heads office A in division 32, where the answers were planted.
+    region = build_staff(Role.REGIONAL_SUPERVISOR, division=world.c.division)
+    grant(region, Role.OFFICE_HEAD, office=world.a)
+    client = staff_client(region)
+    page = client.get(overview_url(), headers=EN)
+    assert page.status_code == 200
+    rows = {row["code"]: row for row in page.context["rows"]}
+    assert set(rows) == {"33", world.a.code}
+    assert rows[world.a.code]["feedback_hidden"] is True and rows["33"]["feedback_hidden"] is False
+    assert rows[world.a.code]["figures"].feedback_answered == 0 and rows[world.a.code]["figures"].money_asked == 0
+    assert rows[world.a.code]["figures"].spot_findings == 1  # the office's other figures are its head's to see
+    assert page.context["total"].money_asked == 0 and page.context["total"].satisfaction is None
+    html = page.content.decode()
+    row_a = html.split(f'id="unit-{world.a.code}"', 1)[1].split("</tr>", 1)[0]
+    assert "division only" in row_a
+    assert "Applicants who say they were asked for money" in html  # the division's own chart stays
+    by_code = {r["code"]: r for r in rows_of(client.get(overview_url() + "?format=csv"))}
+    assert by_code[world.a.code]["satisfaction_avg"] == "" and by_code[world.a.code]["asked_for_money"] == ""
+    assert by_code[world.a.code]["feedback_answered"] == "" and by_code[world.a.code]["spot_check_findings"] == "1"
+    assert by_code["33"]["feedback_answered"] == "0"
+    # The division above office A sees its answers: 2, one of them "asked for money".
+    above = {r["code"]: r for r in rows_of(staff_client(world.supervisor).get(division_url(world.a) + "?format=csv"))}
+    assert above[world.a.code]["feedback_answered"] == "2" and above[world.a.code]["asked_for_money"] == "1"
+
+
 def test_auditor_sees_every_division(world: World) -> None:
     client = staff_client(world.auditor)
     page = client.get(overview_url(), headers=EN)
