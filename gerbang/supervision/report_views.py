@@ -13,6 +13,8 @@ supervisor's screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -155,20 +157,19 @@ def _refused(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _busy(request: HttpRequest, retry_after: int) -> HttpResponse:
-    response = render(
-        request,
-        "supervision/report_message.html",
-        {
-            "title": _("Too many reports right now"),
-            "text": _(
-                "Gerbang is receiving more reports than it accepts in a minute, from everybody together. Nothing "
-                "was saved. Please wait %(seconds)d seconds and send it again."
-            )
-            % {"seconds": retry_after},
-        },
-        status=429,
+def _busy(form: forms.Form, response_for: Callable[[], HttpResponse], retry_after: int) -> HttpResponse:
+    """The same page again with what was typed and the reason at the top: 429, nothing saved, nothing lost."""
+    form.add_error(
+        None,
+        _(
+            "Too many reports right now: Gerbang is receiving more than it accepts in a minute, from everybody "
+            "together. Nothing was saved yet; what you wrote is kept on this page. Please wait %(seconds)d "
+            "seconds and send it again."
+        )
+        % {"seconds": retry_after},
     )
+    response = response_for()
+    response.status_code = 429
     response["Retry-After"] = str(retry_after)
     return response
 
@@ -185,7 +186,7 @@ def new_report(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             retry_after = reports.over_limit(reports.FILING_BUCKET, settings.REPORTS_PER_MINUTE)
             if retry_after is not None:
-                return _busy(request, retry_after)
+                return _busy(form, lambda: _new_report_page(request, form, lang), retry_after)
             try:
                 report = reports.file_report(
                     office=form.cleaned_data["office"],
@@ -200,6 +201,10 @@ def new_report(request: HttpRequest) -> HttpResponse:
                     "supervision/report_filed.html",
                     {"code": reports.display_code(report.code), "report": report, "lang": lang},
                 )
+    return _new_report_page(request, form, lang)
+
+
+def _new_report_page(request: HttpRequest, form: ReportForm, lang: str) -> HttpResponse:
     return render(
         request,
         "supervision/report_new.html",
@@ -240,10 +245,13 @@ def follow_report(request: HttpRequest) -> HttpResponse:
         return render(request, "supervision/report_follow_code.html", {"form": CodeForm(), "lang": lang})
     if _cross_site(request):
         return _refused(request)
+    form = CodeForm(request.POST)
     retry_after = reports.over_limit(reports.LOOKUP_BUCKET, settings.REPORTS_PER_MINUTE * reports.LOOKUPS_PER_REPORT)
     if retry_after is not None:
-        return _busy(request, retry_after)
-    form = CodeForm(request.POST)
+        # A message or dispute typed on the report's page rides along, hidden, so sending again sends it.
+        carried = [(name, request.POST[name]) for name in ("action", "message") if request.POST.get(name)]
+        context = {"form": form, "lang": lang, "carried": carried}
+        return _busy(form, lambda: render(request, "supervision/report_follow_code.html", context), retry_after)
     report = reports.find_by_code(form.cleaned_data["code"]) if form.is_valid() else None
     if report is None:
         if form.is_valid():
@@ -257,7 +265,8 @@ def follow_report(request: HttpRequest) -> HttpResponse:
     if message_form.is_valid():
         retry_after = reports.over_limit(reports.FILING_BUCKET, settings.REPORTS_PER_MINUTE)
         if retry_after is not None:
-            return _busy(request, retry_after)
+            page = partial(_follow_page, request, report, lang, message_form=message_form)
+            return _busy(message_form, page, retry_after)
         try:
             if action == "dispute":
                 report = reports.dispute(report, message_form.cleaned_data["message"])

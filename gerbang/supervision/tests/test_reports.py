@@ -322,17 +322,24 @@ def test_cross_site_posts_are_refused() -> None:
     assert not ReportEntry.objects.exists()
 
 
-def test_a_global_limit_guards_against_floods_without_counting_anyone(settings: Any) -> None:
+def test_a_global_limit_guards_against_floods_without_counting_anyone(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings.REPORTS_PER_MINUTE = 2
     settings.RATE_LIMIT_WINDOW = 60
     office = build_office()
     client = public()
     file_report(client, office)
     file_report(client, office)
-    response = client.post(NEW, {"office": office.pk, "category": "levy", "text": TEXT})
+    typed = "Pegawai di loket 5 meminta Rp200.000 untuk mempercepat wawancara."
+    response = client.post(NEW, {"office": office.pk, "category": "levy", "text": typed})
     assert response.status_code == 429
     assert int(response["Retry-After"]) >= 1
-    assert "Too many reports right now" in response.content.decode()
+    html = response.content.decode()
+    assert "Too many reports right now" in html and 'class="error-summary"' in html
+    # Nothing saved, nothing lost: the same form, with what was typed and chosen, ready to send again.
+    assert typed in html and 'id="send-report"' in html
+    assert response.context["form"]["office"].value() == str(office.pk)
     assert Report.objects.count() == 2
     assert set(RateLimitCounter.objects.values_list("bucket", flat=True)) <= {
         reports.FILING_BUCKET,
@@ -340,6 +347,22 @@ def test_a_global_limit_guards_against_floods_without_counting_anyone(settings: 
     }
     # An invalid form is not counted (it saves nothing).
     assert RateLimitCounter.objects.get(bucket=reports.FILING_BUCKET).hits == 3
+
+    # Following a report while the look-ups are over their limit: the code and a message typed on the report's
+    # page come back on the code page (the message hidden), so pressing the button again sends both.
+    settings.REPORTS_PER_MINUTE = 1
+    monkeypatch.setattr(reports, "LOOKUPS_PER_REPORT", 1)  # one look-up a minute
+    code = reports.display_code(Report.objects.order_by("pk").first().code)  # type: ignore[union-attr]
+    assert client.post(FOLLOW, {"code": code}).status_code == 200
+    message = "Saya punya bukti transfer ke rekening pribadi petugas."
+    busy = client.post(FOLLOW, {"code": code, "action": "message", "message": message})
+    assert busy.status_code == 429 and int(busy["Retry-After"]) >= 1
+    html = busy.content.decode()
+    assert "Too many reports right now" in html and 'id="follow-report"' in html
+    assert f'value="{code}"' in html
+    assert '<input type="hidden" name="action" value="message">' in html
+    assert f'<input type="hidden" name="message" value="{message}">' in html
+    assert not ReportEntry.objects.filter(text=message).exists()
 
 
 def test_the_staff_list_highlights_overdue_reports_escalated_first() -> None:
