@@ -490,6 +490,9 @@ class AuditHealth:
     witness_size: int | None
     witness_at: dt.datetime | None
     uncosigned_s: int | None
+    # The moments behind the two ages (the signals compare them to their thresholds to the second's fraction).
+    oldest_unsealed_at: dt.datetime | None = None
+    uncosigned_since: dt.datetime | None = None
 
     @property
     def seal_lag_alarm(self) -> bool:
@@ -529,7 +532,7 @@ def audit_health(now: dt.datetime | None = None, *, timeout: float = 2.0) -> Aud
     except (witness_client.WitnessUnavailable, note.NoteError, OSError, ValueError) as exc:
         log.warning("witness cosignature not readable: %s", exc)
         witness = "unknown"
-    uncosigned = None
+    first = None
     if witness == "behind" and witness_size is not None:
         # Since the oldest head the witness has not cosigned was signed (heads only grow).
         first = (
@@ -538,7 +541,7 @@ def audit_health(now: dt.datetime | None = None, *, timeout: float = 2.0) -> Aud
             .values_list("signed_at", flat=True)
             .first()
         )
-        uncosigned = None if first is None else max(0, int((now - first).total_seconds()))
+    uncosigned = None if first is None else max(0, int((now - first).total_seconds()))
     return AuditHealth(
         unsealed=pending["n"] or 0,
         oldest_unsealed_s=None if oldest is None else max(0, int((now - oldest).total_seconds())),
@@ -548,6 +551,8 @@ def audit_health(now: dt.datetime | None = None, *, timeout: float = 2.0) -> Aud
         witness_size=witness_size,
         witness_at=witness_at,
         uncosigned_s=uncosigned,
+        oldest_unsealed_at=oldest,
+        uncosigned_since=first,
     )
 
 

@@ -435,14 +435,16 @@ def audit_health(now: dt.datetime, *, verify: bool = True) -> d.AuditHealth:
     """The audit log's facts for the signals: the dashboard's reading (``metrics.audit_health``), plus a
     verification of the whole log against the latest signed head."""
     health = metrics.audit_health(now, timeout=5.0)
-    if health.witness == "unknown":
-        # The witness cannot be read: at least the newest head has waited since it was signed.
-        waited = health.checkpoint_at
-        uncosigned_s = 0.0 if waited is None else (now - waited).total_seconds()
-    else:
-        uncosigned_s = float(health.uncosigned_s or 0)
+    # The witness cannot be read ("unknown"): at least the newest head has waited since it was signed.
+    waiting = health.checkpoint_at if health.witness == "unknown" else health.uncosigned_since
+    unsealed = health.oldest_unsealed_at
     ok, problem = _verify() if verify else (True, "")
-    return d.AuditHealth(float(health.oldest_unsealed_s or 0), max(uncosigned_s, 0.0), ok, problem)
+    return d.AuditHealth(
+        max((now - unsealed).total_seconds(), 0.0) if unsealed else 0.0,
+        max((now - waiting).total_seconds(), 0.0) if waiting else 0.0,
+        ok,
+        problem,
+    )
 
 
 def _verify() -> tuple[bool, str]:
