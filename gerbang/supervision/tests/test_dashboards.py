@@ -652,7 +652,10 @@ def test_witness_unknown_or_cosigned(world: World, monkeypatch: pytest.MonkeyPat
     # A newer head signed since: the wait counts from the oldest head the witness has not cosigned.
     Checkpoint.objects.create(tree_size=5, root_hash="1" * 64, signed_at=when + dt.timedelta(minutes=50), note="h2")
     health = metrics.audit_health(when + dt.timedelta(hours=1))
-    assert health.checkpoint_size == 5 and health.uncosigned_s == 3600
+    # (Heads signed by earlier tests may be older still: audit rows outlive transactional tests.)
+    oldest = Checkpoint.objects.filter(tree_size__gt=2).order_by("id").values_list("signed_at", flat=True)[0]
+    assert health.checkpoint_size == 5 and health.uncosigned_since == oldest
+    assert health.uncosigned_s == int((when + dt.timedelta(hours=1) - oldest).total_seconds()) >= 3600  # not 600
 
 
 # --- The staff console's card -----------------------------------------------------------------------------
