@@ -38,7 +38,7 @@ def test_a_commit_landing_between_two_reads_is_not_half_seen() -> None:
         assert User.objects.get(pk=user.pk).full_name == "before"
         other.start()
         # PostgreSQL: the other transaction commits now. SQLite: it waits for this one (immediate transactions).
-        landed = done.wait(timeout=3 if connection.vendor == "postgresql" else 0.5)
+        landed = done.wait(timeout=30 if connection.vendor == "postgresql" else 0.5)
         assert landed == (connection.vendor == "postgresql")
         assert User.objects.get(pk=user.pk).full_name == "before"
     other.join(timeout=30)
