@@ -113,8 +113,40 @@ def format_hours(hours: float | None) -> str:
     return _("%(n)s d") % {"n": f"{hours / 24:.1f}".removesuffix(".0")}
 
 
+class Answers:
+    """What applicants answered after their visits, summed per unit, officer or counter (the dataclasses below
+    declare the three fields); rows come from :func:`answers`."""
+
+    feedback_answered: int
+    satisfaction_sum: int
+    money_asked: int
+
+    def add_answers(self, row: dict[str, Any]) -> None:
+        self.feedback_answered += row["answered"]
+        self.satisfaction_sum += row["total"] or 0
+        self.money_asked += row["money"]
+
+    @property
+    def satisfaction(self) -> float | None:
+        return round(self.satisfaction_sum / self.feedback_answered, 1) if self.feedback_answered else None
+
+
+def answers(p: Period, by: str, **filters: Any) -> QuerySet[VisitFeedback, dict[str, Any]]:
+    """Visit questions asked in the period, grouped by ``by``: how many (n), answered, the stars' total, "money"."""
+    return (
+        VisitFeedback.objects.filter(p.contains("prompted_at"), **filters)
+        .values(by)
+        .annotate(
+            n=Count("pk"),
+            answered=Count("pk", filter=Q(answered_at__isnull=False)),
+            total=Sum("satisfaction"),
+            money=Count("pk", filter=Q(asked_for_money=True)),
+        )
+    )
+
+
 @dataclass
-class Figures:
+class Figures(Answers):
     """One unit's figures over the period (an office, or offices merged into a division or the directorate)."""
 
     passports_submitted: int = 0
@@ -175,10 +207,6 @@ class Figures:
     @property
     def locker_compliance_pct(self) -> int | None:
         return share(self.counter_acts - self.acts_without_deposit, self.counter_acts)
-
-    @property
-    def satisfaction(self) -> float | None:
-        return round(self.satisfaction_sum / self.feedback_answered, 1) if self.feedback_answered else None
 
     def steps(self, prefix: str) -> list[StepStat]:
         """Median and 95th percentile of the time spent in each step of ``prefix`` ("passport" or "visa")."""
@@ -412,21 +440,10 @@ def office_figures(offices: QuerySet[Office], p: Period) -> dict[int | None, Fig
         f.reports_closed += row["closed"]
         f.reports_overdue += row["overdue"]
 
-    for row in (
-        VisitFeedback.objects.filter(p.contains("prompted_at"), office__in=ids)
-        .values("office_id")
-        .annotate(
-            n=Count("pk"),
-            answered=Count("pk", filter=Q(answered_at__isnull=False)),
-            total=Sum("satisfaction"),
-            money=Count("pk", filter=Q(asked_for_money=True)),
-        )
-    ):
+    for row in answers(p, "office_id", office__in=ids):
         f = figures[row["office_id"]]
         f.feedback_prompted += row["n"]
-        f.feedback_answered += row["answered"]
-        f.satisfaction_sum += row["total"] or 0
-        f.money_asked += row["money"]
+        f.add_answers(row)
 
     # The applicants' "asked for money" answers are counted with the feedback (the level above the office sees
     # them); the office's own count of open signals leaves that signal out.
@@ -560,7 +577,7 @@ def audit_health(now: dt.datetime | None = None, *, timeout: float = 2.0) -> Aud
 
 
 @dataclass
-class OfficerRow:
+class OfficerRow(Answers):
     officer_id: int
     name: str = ""
     steps_taken: int = 0
@@ -585,10 +602,6 @@ class OfficerRow:
     @property
     def median_held_text(self) -> str:
         return format_hours(self.median_held_h)
-
-    @property
-    def satisfaction(self) -> float | None:
-        return round(self.satisfaction_sum / self.feedback_answered, 1) if self.feedback_answered else None
 
 
 def worked_at(office: Office, officer_id: int) -> bool:
@@ -653,26 +666,15 @@ def officer_rows(office: Office, p: Period) -> list[OfficerRow]:
         .annotate(n=Count("pk"))
     ):
         row(s["officer_id"]).spot_findings += s["n"]
-    for fb in (
-        VisitFeedback.objects.filter(p.contains("prompted_at"), office=office, officer__isnull=False)
-        .values("officer_id")
-        .annotate(
-            answered=Count("pk", filter=Q(answered_at__isnull=False)),
-            total=Sum("satisfaction"),
-            money=Count("pk", filter=Q(asked_for_money=True)),
-        )
-    ):
-        r = row(fb["officer_id"])
-        r.feedback_answered += fb["answered"]
-        r.satisfaction_sum += fb["total"] or 0
-        r.money_asked += fb["money"]
+    for fb in answers(p, "officer_id", office=office, officer__isnull=False):
+        row(fb["officer_id"]).add_answers(fb)
     for pk, name in User.objects.filter(pk__in=list(rows)).values_list("pk", "full_name"):
         rows[pk].name = name
     return sorted(rows.values(), key=lambda r: (r.name.casefold(), r.officer_id))
 
 
 @dataclass
-class CounterRow:
+class CounterRow(Answers):
     counter_id: int
     number: int
     unit: str
@@ -688,10 +690,6 @@ class CounterRow:
     spot_findings: int = 0
     counter_acts: int = 0
     acts_without_deposit: int = 0
-
-    @property
-    def satisfaction(self) -> float | None:
-        return round(self.satisfaction_sum / self.feedback_answered, 1) if self.feedback_answered else None
 
     @property
     def name(self) -> str:
@@ -733,20 +731,9 @@ def counter_rows(office: Office, p: Period) -> list[CounterRow]:
     ):
         if v["counter_id"] in rows:
             rows[v["counter_id"]].visits_served += v["n"]
-    for fb in (
-        VisitFeedback.objects.filter(p.contains("prompted_at"), office=office, counter__isnull=False)
-        .values("counter_id")
-        .annotate(
-            answered=Count("pk", filter=Q(answered_at__isnull=False)),
-            total=Sum("satisfaction"),
-            money=Count("pk", filter=Q(asked_for_money=True)),
-        )
-    ):
+    for fb in answers(p, "counter_id", office=office, counter__isnull=False):
         if fb["counter_id"] in rows:
-            r = rows[fb["counter_id"]]
-            r.feedback_answered += fb["answered"]
-            r.satisfaction_sum += fb["total"] or 0
-            r.money_asked += fb["money"]
+            rows[fb["counter_id"]].add_answers(fb)
     for s in (
         SpotCheck.objects.filter(p.contains("checked_at"), office=office, counter__isnull=False)
         .values("counter_id")
