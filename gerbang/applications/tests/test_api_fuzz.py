@@ -60,7 +60,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 EMAIL = "siti.fuzz@example.com"
 MAX_EXAMPLES = 100
 SEED = 20260101
-TIMEOUT_SECONDS = 240
+# A guard against a hung run, not a speed target (bench/ measures speed): on PostgreSQL with two cores the run
+# takes about 230 s alone on the machine, and ran past a 240 s limit when the machine was busier.
+TIMEOUT_SECONDS = 600
 # Operations under test: the applicant's and the public lists a mobile client reads; no staff endpoint.
 INCLUDE_TAGS = "^(accounts|applications|appointments|tariffs|organisation|channel|visas)$"
 # Operations on an application's appointment whose other resource (a release, a slot, a booking) the fuzz
